@@ -1,0 +1,182 @@
+"""Raw answers: the plain values every source returns and the core consumes.
+
+A source (Prometheus, direct scrape, load balancer) fills a ``RawAnswers``; it never
+computes percentiles or findings. Every mapping is keyed by pod name. A value that
+could not be fetched is absent from its mapping (never 0), and the failure is listed
+in ``errors`` with the part (query name) it broke.
+
+Units are the exporter's own: histogram ``le`` bounds and ``_sum`` are in the unit
+of the metric (Triton exports milliseconds); ``HistogramSpec.unit_seconds`` in the
+preset says how to convert, and the core converts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+Buckets = Mapping[float, float]
+"""Cumulative bucket values by upper bound ``le`` (``math.inf`` for +Inf)."""
+
+HISTOGRAM_KINDS = ("ttft", "stream", "itl", "e2e")
+"""Histogram subjects: time to first token, stream (body emission), inter-token, end-to-end."""
+
+
+def frozen_map(values: Mapping[str, object] | None = None) -> Mapping[str, object]:
+    """Return a read-only copy of ``values`` (empty when None)."""
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True)
+class HistogramRaw:
+    """One classic histogram's per-pod rates over the window.
+
+    ``by_pod[pod][le]`` is ``rate(<metric>_bucket[window])`` summed by (pod, le).
+    ``sum_rate_by_pod`` / ``count_rate_by_pod`` are the rates of ``_sum`` / ``_count``
+    (absent when not fetched). The fleet histogram is the sum over pods, per ``le``.
+    """
+
+    metric: str
+    by_pod: Mapping[str, Buckets]
+    sum_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
+    count_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HpaRaw:
+    """One HorizontalPodAutoscaler as kube-state-metrics reports it (None = not reported)."""
+
+    name: str
+    current_replicas: float | None = None
+    desired_replicas: float | None = None
+    min_replicas: float | None = None
+    max_replicas: float | None = None
+    target_metric: str | None = None
+    """``metric_name`` label of ``kube_horizontalpodautoscaler_spec_target_metric``."""
+    target_type: str | None = None
+    """``metric_target_type``: ``utilization``, ``value`` or ``average``."""
+    target_value: float | None = None
+    """The target as exported; for CPU utilization a percentage (70 = 70 %)."""
+
+
+@dataclass(frozen=True)
+class LbBackendRaw:
+    """One server row of a load balancer (HAProxy server, Envoy host, ...).
+
+    Counters are per-second rates over the window where the source can compute a rate
+    (two samples, or Prometheus), else None. Gauges are current values.
+    """
+
+    lb: str
+    """The load balancer's name as configured (e.g. ``haproxy`` or the URL's host)."""
+    kind: str
+    """``haproxy``, ``envoy`` or ``nginx``."""
+    proxy: str
+    """Backend / cluster name."""
+    server: str
+    """Server / host name as the LB knows it."""
+    address: str | None = None
+    current: float | None = None
+    maximum: float | None = None
+    limit: float | None = None
+    total: float | None = None
+    client_aborts: float | None = None
+    server_aborts: float | None = None
+    timeouts: float | None = None
+    retries: float | None = None
+    resets: float | None = None
+    status: str | None = None
+    client_aborts_rate: float | None = None
+    server_aborts_rate: float | None = None
+    timeouts_rate: float | None = None
+    retries_rate: float | None = None
+    resets_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class LbTimeoutRaw:
+    """A timeout configured on a load balancer that can cut a streaming response."""
+
+    lb: str
+    kind: str
+    name: str
+    """What the setting is called where the user changes it, e.g. ``timeout server``."""
+    seconds: float
+    scope: str | None = None
+    """Which backend / route / listener it applies to, when known."""
+
+
+@dataclass(frozen=True)
+class LbFrontendRaw:
+    """Aggregate numbers of a load balancer with no per-backend rows (nginx stub_status)."""
+
+    lb: str
+    kind: str
+    active: float | None = None
+    reading: float | None = None
+    writing: float | None = None
+    waiting: float | None = None
+    accepted: float | None = None
+    handled: float | None = None
+    requests: float | None = None
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One point of a time series: unix seconds and value (None for a gap)."""
+
+    t: float
+    v: float | None
+
+
+@dataclass(frozen=True)
+class HistoryRaw:
+    """Range-query series for the charts (last hour): name -> points.
+
+    Names: ``ttft_p99``, ``stream_p99``, ``replicas``, ``cpu_implied_replicas``.
+    """
+
+    series: Mapping[str, tuple[SeriesPoint, ...]]
+    step_seconds: float
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A failure of one source or one query; ``part`` names what it broke."""
+
+    source: str
+    message: str
+    part: str | None = None
+
+
+@dataclass(frozen=True)
+class RawAnswers:
+    """Everything one refresh fetched; the only input of ``core.build.build_snapshot``."""
+
+    taken_at: float
+    """Unix seconds when the fetch started."""
+    window_seconds: int
+    source_kind: str
+    """``prometheus``, ``scrape`` or ``demo``."""
+    source_url: str | None
+    """The source address with any credentials removed."""
+    histograms: Mapping[str, HistogramRaw] = field(default_factory=dict)
+    """Keyed by ``HISTOGRAM_KINDS``; a kind is absent when not configured or not fetched."""
+    open_fds: Mapping[str, float] = field(default_factory=dict)
+    max_fds: Mapping[str, float] = field(default_factory=dict)
+    cpu_cores: Mapping[str, float] = field(default_factory=dict)
+    cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
+    in_flight: Mapping[str, float] = field(default_factory=dict)
+    hpas: tuple[HpaRaw, ...] = ()
+    lb_backends: tuple[LbBackendRaw, ...] = ()
+    lb_frontends: tuple[LbFrontendRaw, ...] = ()
+    lb_timeouts: tuple[LbTimeoutRaw, ...] = ()
+    history: HistoryRaw | None = None
+    queries: Mapping[str, str] = field(default_factory=dict)
+    """Query name -> the PromQL (or URL) that produced it, for evidence and export."""
+    query_count: int = 0
+    """How many requests this refresh sent to the primary source."""
+    errors: tuple[SourceError, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Facts a reader needs (e.g. 'rates from two scrapes 5 s apart')."""

@@ -1,0 +1,181 @@
+"""The Snapshot: the one immutable contract between getting data and showing it.
+
+Every view (TUI panels, markdown, JSON) renders a ``Snapshot`` and nothing else.
+Unknown values are ``None`` (JSON ``null``), never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from streamdash.core.raw import (
+    HistoryRaw,
+    LbBackendRaw,
+    LbFrontendRaw,
+    LbTimeoutRaw,
+    SourceError,
+)
+
+SCHEMA = "streamdash.snapshot/v1"
+SEVERITIES = ("critical", "warning", "info")
+PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
+@dataclass(frozen=True)
+class BucketAdvice:
+    """Proposed bucket upper bounds (seconds) whose top covers the observed tail."""
+
+    buckets: tuple[float, ...]
+    basis: str
+    """How the advice was derived, in one sentence a person can check."""
+
+
+@dataclass(frozen=True)
+class HistogramSummary:
+    """Fleet-wide view of one latency histogram (all values in seconds)."""
+
+    subject: str
+    """``ttft``, ``stream`` or ``itl``."""
+    metric: str | None
+    """Base metric name; None when the preset's server does not export it."""
+    available: bool
+    """False when the server lacks this histogram or no data came back."""
+    note: str | None = None
+    """E.g. 'TGI exports no TTFT histogram' or 'includes TTFT'."""
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    rate_per_s: float | None = None
+    mean_seconds: float | None = None
+    top_finite_bucket: float | None = None
+    overflow_fraction: float | None = None
+    overflowed: tuple[str, ...] = ()
+    """Names of the percentiles (``p50``...) whose rank falls in +Inf: lower bounds."""
+    bucket_bounds: tuple[float, ...] = ()
+    advice: BucketAdvice | None = None
+    promql: str | None = None
+
+
+@dataclass(frozen=True)
+class PodRow:
+    """One pod of the fleet; None where the source had no value."""
+
+    pod: str
+    open_connections: float | None = None
+    connection_limit: float | None = None
+    open_fds: float | None = None
+    max_fds: float | None = None
+    fd_utilization: float | None = None
+    cpu_cores: float | None = None
+    cpu_request_cores: float | None = None
+    in_flight: float | None = None
+    ttft_p99: float | None = None
+    ttft_p99_overflowed: bool = False
+    stream_p99: float | None = None
+    stream_p99_overflowed: bool = False
+    stream_rate_per_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AutoscalerView:
+    """The HPA against what CPU alone would need (the HPA's own formula)."""
+
+    name: str
+    current_replicas: float | None = None
+    desired_replicas: float | None = None
+    min_replicas: float | None = None
+    max_replicas: float | None = None
+    target_metric: str | None = None
+    target_type: str | None = None
+    target_value: float | None = None
+    cpu_cores: float | None = None
+    cpu_request_cores: float | None = None
+    """CPU request per pod (cores)."""
+    cpu_target_utilization: float | None = None
+    cpu_target_source: str | None = None
+    """``hpa`` when the HPA scales on CPU, else ``config``."""
+    cpu_implied_replicas: int | None = None
+    divergence_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadBalancerView:
+    """What the load balancers in front of the fleet report."""
+
+    backends: tuple[LbBackendRaw, ...] = ()
+    frontends: tuple[LbFrontendRaw, ...] = ()
+    timeouts: tuple[LbTimeoutRaw, ...] = ()
+    sources: tuple[str, ...] = ()
+    """Configured LB sources (kind and URL without credentials)."""
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Little's-law capacity: sustainable streams/s against the arrival rate."""
+
+    arrival_rate_per_s: float | None = None
+    mean_stream_seconds: float | None = None
+    per_pod_streams_ceiling: float | None = None
+    sustainable_rate_per_s: float | None = None
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis a person acts on."""
+
+    id: str
+    severity: str
+    subject: str
+    summary: str
+    evidence: Mapping[str, object] = field(default_factory=dict)
+    advice: str | None = None
+    promql: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StalePart:
+    """A part of the snapshot that shows the last good values, not this refresh's."""
+
+    part: str
+    """Query / source part name, e.g. ``ttft``, ``pods``, ``hpa``, ``lb:haproxy``."""
+    panel: str
+    """Which panel it feeds: ``latency``, ``pods``, ``autoscaler``, ``lb``."""
+    reason: str
+    last_good_at: float | None
+    """Unix seconds of the values shown; None when there never were any."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    kind: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One refresh's complete, render-ready picture of the fleet."""
+
+    taken_at: float
+    """Unix seconds."""
+    source: SourceInfo
+    window_seconds: int
+    preset: str
+    namespace: str | None
+    latency: Mapping[str, HistogramSummary]
+    """Keyed ``ttft``, ``stream``, ``itl``."""
+    pods: tuple[PodRow, ...] = ()
+    """Worst first."""
+    autoscaler: AutoscalerView | None = None
+    load_balancer: LoadBalancerView = field(default_factory=LoadBalancerView)
+    capacity: Capacity = field(default_factory=Capacity)
+    findings: tuple[Finding, ...] = ()
+    """Worst first."""
+    errors: tuple[SourceError, ...] = ()
+    stale: tuple[StalePart, ...] = ()
+    queries: Mapping[str, str] = field(default_factory=dict)
+    query_count: int = 0
+    history: HistoryRaw | None = None
+    notes: tuple[str, ...] = ()
+    schema: str = SCHEMA

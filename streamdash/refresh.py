@@ -1,0 +1,27 @@
+"""The seam between sources and views: something that produces Snapshots on demand."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from streamdash.core.snapshot import Snapshot
+
+
+class Refresher(Protocol):
+    """Produces one Snapshot per call. Blocking; the TUI calls it from a worker thread.
+
+    Implementations never raise for source failures: they return a Snapshot whose
+    ``errors`` and ``stale`` say what failed, with the last good values carried forward.
+    """
+
+    def refresh(self, window_seconds: int) -> Snapshot:
+        """Fetch, build and return a Snapshot over ``window_seconds``."""
+        ...
+
+    def describe(self) -> str:
+        """One line for the header: which source is live (no credentials)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and background resources."""
+        ...

@@ -1,0 +1,111 @@
+"""Frozen settings: what a loaded, validated configuration holds.
+
+``streamdash.config`` builds these from YAML, environment and flags; everything else
+only reads them. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """Where one latency histogram lives for a server kind."""
+
+    metric: str | None
+    """Base name (no ``_bucket``); None when the server does not export it."""
+    unit_seconds: float = 1.0
+    """Multiply ``le`` and ``_sum`` by this to get seconds (Triton: 0.001)."""
+    includes_ttft: bool = False
+    """True when the 'stream' metric measures the whole request, TTFT included."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Metric names of one server kind (vLLM, SGLang, ...)."""
+
+    name: str
+    ttft: HistogramSpec
+    stream: HistogramSpec
+    itl: HistogramSpec
+    e2e: HistogramSpec
+    in_flight: str | None
+    """Gauge of requests being served; may carry matchers, e.g. ``x{state="active"}``."""
+    description: str = ""
+    notes: tuple[str, ...] = ()
+
+    def histogram(self, kind: str) -> HistogramSpec:
+        """The spec for ``ttft``, ``stream``, ``itl`` or ``e2e``."""
+        spec: HistogramSpec = getattr(self, kind)
+        return spec
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    url: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)
+    """Resolved secret (from env or file); never printed."""
+    basic_auth_user: str | None = None
+    basic_auth_password: str | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ca_file: str | None = None
+    tls_verify: bool = True
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    fd_warning: float = 0.8
+    fd_critical: float = 0.9
+    divergence_ratio: float = 1.5
+    connection_warning: float = 0.8
+    """Share of a pod's LB session limit or FD budget that raises connection-ceiling."""
+    disconnect_ratio: float = 0.01
+    """Aborts + timeouts per stream above which lb-disconnects fires."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    kind: str
+    """``haproxy``, ``envoy``, ``nginx`` or ``cloud``."""
+    url: str | None = None
+    name: str | None = None
+    idle_timeout_seconds: float | None = None
+    """For ``cloud`` LBs (AWS ALB: 60 s default) or to state a timeout the LB hides."""
+    pod_match: str = "server"
+    """How LB rows join pods: ``server`` name or ``address`` (host:port)."""
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    url: str
+    pod: str | None = None
+    """Pod name; default: the ``pod`` label of the samples, else the target's host:port."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration."""
+
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    preset: Preset | None = None
+    namespace: str | None = None
+    selector: str | None = None
+    """Extra label matchers for the app's metrics, e.g. ``model_name="llama"``."""
+    pod_label: str = "pod"
+    hpa: str | None = None
+    cpu_target_utilization: float = 0.7
+    window_seconds: int = 300
+    refresh_seconds: float = 5.0
+    history_seconds: int = 3600
+    theme: str = "streamdash-dark"
+    export_dir: str | None = None
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    load_balancers: tuple[LoadBalancerSettings, ...] = ()
+    scrape: tuple[ScrapeTarget, ...] = ()
+    fallback: str | None = None
+    """``scrape`` to switch to direct scrape when Prometheus fails."""
+    config_path: str | None = None
