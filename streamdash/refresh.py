@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from streamdash.core.raw import HistoryRaw
 from streamdash.core.snapshot import Snapshot
 
 
@@ -16,6 +17,11 @@ class Refresher(Protocol):
 
     def refresh(self, window_seconds: int) -> Snapshot:
         """Fetch, build and return a Snapshot over ``window_seconds``."""
+        ...
+
+    def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:
+        """Series for one pod's detail view (``ttft_p99``, ``stream_p99``, ``open_fds``,
+        ``cpu_cores``, ``in_flight``); None when the source keeps no history."""
         ...
 
     def describe(self) -> str:
