@@ -1,0 +1,99 @@
+"""Number and label formatting shared by every view, so screen and exports agree.
+
+Contract: None renders as ``n/a``; an overflowed percentile renders as a lower bound
+(``> 5 s``); label values are made safe for display (control characters removed,
+length capped) but never interpreted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+NA = "n/a"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ESCAPE_SEQ = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+MAX_LABEL = 200
+
+
+def _number(value: float, digits: int = 3) -> str:
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        text = f"{value:.0f}"
+    return text
+
+
+def seconds(value: float | None, overflowed: bool = False) -> str:
+    """A duration: ``280 ms``, ``2.9 s``, ``> 5 s`` (lower bound), or ``n/a``."""
+    if value is None or math.isnan(value):
+        return NA
+    if math.isinf(value):
+        return "+Inf"
+    if overflowed:
+        return f"> {seconds(value)}"
+    if value == 0:
+        return "0 s"
+    if abs(value) < 1:
+        return f"{_number(value * 1000)} ms"
+    if abs(value) < 600:
+        return f"{_number(value)} s"
+    return f"{_number(value / 60)} min"
+
+
+def ratio(value: float | None) -> str:
+    """A share as a percentage: ``97.8 %``; ``n/a`` when unknown."""
+    if value is None or math.isnan(value):
+        return NA
+    pct = value * 100
+    if pct != 0 and abs(pct) < 0.1:
+        return "< 0.1 %"
+    return f"{pct:.1f} %"
+
+
+def count(value: float | None) -> str:
+    """A whole count: ``1001``; ``n/a`` when unknown."""
+    if value is None or math.isnan(value):
+        return NA
+    if math.isinf(value):
+        return "+Inf"
+    return f"{value:.0f}"
+
+
+def rate(value: float | None) -> str:
+    """A per-second rate: ``48.0/s``; ``n/a`` when unknown."""
+    if value is None or math.isnan(value):
+        return NA
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.4f}/s"
+    return f"{value:.1f}/s" if abs(value) < 1000 else f"{value:.0f}/s"
+
+
+def cores(value: float | None) -> str:
+    """CPU cores: ``0.16``; ``n/a`` when unknown."""
+    if value is None or math.isnan(value):
+        return NA
+    return f"{value:.2f}"
+
+
+def multiple(value: float | None) -> str:
+    """A ratio of two quantities: ``2.0x``; ``n/a`` when unknown."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return NA
+    return f"{value:.1f}x"
+
+
+def bounds(values: tuple[float, ...] | list[float]) -> str:
+    """A bucket list as a person would type it: ``0.1, 0.25, 1, 5``."""
+    return ", ".join(_number(v, 4) for v in values)
+
+
+def safe_label(value: str, limit: int = MAX_LABEL) -> str:
+    """A label value made displayable: escape sequences and control characters removed,
+    newlines shown as ``⏎``, capped at ``limit`` characters with ``…``. Markup is NOT
+    escaped here: views pass the result as plain text (``rich.text.Text``)."""
+    text = _ESCAPE_SEQ.sub("", value)
+    text = text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+    text = _CONTROL.sub("", text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
