@@ -1,0 +1,107 @@
+"""Raw answers -> Snapshot: the one pure function every view's data goes through."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from streamdash.core.autoscaler import autoscaler_view, pick_hpa
+from streamdash.core.findings import (
+    divergence_findings,
+    fd_findings,
+    overflow_findings,
+    worst_first,
+)
+from streamdash.core.histogram import summarize
+from streamdash.core.pods import pod_rows
+from streamdash.core.raw import RawAnswers
+from streamdash.core.snapshot import (
+    HistogramSummary,
+    LoadBalancerView,
+    Snapshot,
+    SourceInfo,
+    StalePart,
+)
+from streamdash.presets import DEFAULT_PRESET, load_preset
+from streamdash.redact import redact_url
+from streamdash.settings import Preset, Settings
+
+LATENCY_KINDS = ("ttft", "stream", "itl")
+
+
+def _latency(raw: RawAnswers, preset: Preset) -> dict[str, HistogramSummary]:
+    out = {}
+    for kind in LATENCY_KINDS:
+        summary = summarize(
+            kind,
+            preset.histogram(kind),
+            raw.histograms.get(kind),
+            e2e_spec=preset.e2e,
+            e2e_raw=raw.histograms.get("e2e"),
+            preset_name=preset.name,
+        )
+        promql = raw.queries.get(kind)
+        out[kind] = dataclasses.replace(summary, promql=promql) if promql else summary
+    return out
+
+
+def lb_sources(settings: Settings) -> tuple[str, ...]:
+    """Configured load balancers as ``kind url`` (or ``kind name``) lines, no credentials."""
+    lines = []
+    for lb in settings.load_balancers:
+        where = redact_url(lb.url) if lb.url else (lb.name or "")
+        lines.append(f"{lb.kind} {where}".strip())
+    return tuple(lines)
+
+
+def build_snapshot(
+    raw: RawAnswers,
+    settings: Settings,
+    stale: tuple[StalePart, ...] = (),
+) -> Snapshot:
+    """Turn one refresh's raw answers into a Snapshot. Pure and total: never raises on
+    odd numbers; unknown stays None. ``stale`` marks parts carried from an earlier
+    refresh (see ``core.carry``)."""
+    preset = settings.preset or load_preset(DEFAULT_PRESET)
+    latency = _latency(raw, preset)
+    connections: dict[str, tuple[float | None, float | None]] = {}
+    pods = pod_rows(raw, preset, connections)
+    hpa = pick_hpa(raw.hpas, settings.hpa)
+    autoscaler = autoscaler_view(hpa, pods, settings.cpu_target_utilization)
+    notes = list(raw.notes) + list(preset.notes)
+    if hpa is None and raw.hpas and settings.hpa is None:
+        names = ", ".join(sorted(h.name for h in raw.hpas))
+        notes.append(f"Several HPAs in the namespace ({names}): pick one with --hpa.")
+    elif hpa is None and settings.hpa is not None:
+        notes.append(f"HPA {settings.hpa!r} was not found in kube-state-metrics.")
+    findings = [
+        *overflow_findings(latency),
+        *fd_findings(pods, settings.thresholds, raw.queries.get("gauges")),
+        *divergence_findings(
+            autoscaler,
+            settings.thresholds,
+            [q for k, q in raw.queries.items() if k in ("hpa", "cpu")],
+        ),
+    ]
+    return Snapshot(
+        taken_at=raw.taken_at,
+        source=SourceInfo(kind=raw.source_kind, url=raw.source_url),
+        window_seconds=raw.window_seconds,
+        preset=preset.name,
+        namespace=settings.namespace,
+        latency=latency,
+        pods=pods,
+        autoscaler=autoscaler,
+        load_balancer=LoadBalancerView(
+            backends=raw.lb_backends,
+            frontends=raw.lb_frontends,
+            timeouts=raw.lb_timeouts,
+            sources=lb_sources(settings),
+        ),
+        findings=worst_first(findings),
+        errors=raw.errors,
+        stale=stale,
+        queries=dict(raw.queries),
+        query_count=raw.query_count,
+        history=raw.history,
+        notes=tuple(dict.fromkeys(notes)),
+    )

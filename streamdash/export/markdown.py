@@ -1,0 +1,215 @@
+"""Snapshot -> GitHub-flavoured markdown for an incident document.
+
+Contract: every number goes through ``streamdash.format`` (the same text the TUI
+shows); every label-derived string goes through ``md_text`` so ``|``, backticks,
+markup or newlines in a label cannot break the document.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import HistogramSummary, Snapshot
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+TITLES = {"ttft": "TTFT (did it respond)", "stream": "Stream (did it finish)", "itl": "Inter-token"}
+
+
+def md_text(value: str) -> str:
+    """A label value as inert markdown text: controls stripped, specials escaped."""
+    text = fmt.safe_label(value, limit=500)
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: str) -> str:
+    """A code span that survives any backticks inside ``value``."""
+    text = fmt.safe_label(value, limit=2000).replace("⏎", " ")
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _pct(h: HistogramSummary, name: str) -> str:
+    value = getattr(h, name)
+    return fmt.seconds(value, overflowed=name in h.overflowed)
+
+
+def _latency(s: Snapshot) -> list[str]:
+    kinds = [k for k in ("ttft", "stream", "itl") if k in s.latency]
+    lines = ["## Latency: TTFT beside stream duration", ""]
+    lines.append("| | " + " | ".join(TITLES[k] for k in kinds) + " |")
+    lines.append("|---|" + "---:|" * len(kinds))
+    rows: list[tuple[str, list[str]]] = [
+        ("metric", [md_code(s.latency[k].metric) if s.latency[k].metric else fmt.NA for k in kinds]),
+        ("p50", [_pct(s.latency[k], "p50") for k in kinds]),
+        ("p90", [_pct(s.latency[k], "p90") for k in kinds]),
+        ("p99", [_pct(s.latency[k], "p99") for k in kinds]),
+        ("rate", [fmt.rate(s.latency[k].rate_per_s) for k in kinds]),
+        ("mean", [fmt.seconds(s.latency[k].mean_seconds) for k in kinds]),
+        ("top bucket", [fmt.seconds(s.latency[k].top_finite_bucket) for k in kinds]),
+        ("overflow (+Inf)", [fmt.ratio(s.latency[k].overflow_fraction) for k in kinds]),
+    ]
+    for name, cells in rows:
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for k in kinds:
+        h = s.latency[k]
+        if h.note:
+            lines.append(f"\n- {TITLES[k]}: {md_text(h.note)}")
+    if any(s.latency[k].overflowed for k in kinds):
+        lines.append(
+            "\n`> x` marks a percentile whose rank falls in the +Inf bucket: Prometheus "
+            "returns the top bucket bound, so the true value is only known to be above it."
+        )
+    return lines
+
+
+def _pods(s: Snapshot) -> list[str]:
+    lines = [f"## Pods ({len(s.pods)}, worst first)", ""]
+    if not s.pods:
+        return [*lines, "No pods reported the server's metrics in this selector."]
+    lines.append(
+        "| pod | connections | FDs used/max | FD use | CPU cores | in flight | TTFT p99 | stream p99 |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for p in s.pods:
+        conns = fmt.count(p.open_connections)
+        if p.connection_limit is not None:
+            conns += f"/{fmt.count(p.connection_limit)}"
+        lines.append(
+            f"| {md_text(p.pod)} | {conns} | {fmt.count(p.open_fds)}/{fmt.count(p.max_fds)} | "
+            f"{fmt.ratio(p.fd_utilization)} | {fmt.cores(p.cpu_cores)} | {fmt.count(p.in_flight)} | "
+            f"{fmt.seconds(p.ttft_p99, p.ttft_p99_overflowed)} | "
+            f"{fmt.seconds(p.stream_p99, p.stream_p99_overflowed)} |"
+        )
+    return lines
+
+
+def _autoscaler(s: Snapshot) -> list[str]:
+    a = s.autoscaler
+    lines = ["## Autoscaler", ""]
+    if a is None:
+        return [*lines, "No HorizontalPodAutoscaler found (kube-state-metrics) for this selector."]
+    target = fmt.ratio(a.cpu_target_utilization)
+    lines += [
+        f"HPA {md_text(a.name)}, scaling on {md_text(a.target_metric or 'n/a')}.",
+        "",
+        "| replicas | current | desired | min | max | CPU-implied | divergence |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| | {fmt.count(a.current_replicas)} | {fmt.count(a.desired_replicas)} | "
+        f"{fmt.count(a.min_replicas)} | {fmt.count(a.max_replicas)} | "
+        f"{fmt.count(a.cpu_implied_replicas)} | {fmt.multiple(a.divergence_ratio)} |",
+        "",
+        f"CPU-implied replicas = ceil({fmt.cores(a.cpu_cores)} cores / "
+        f"({fmt.cores(a.cpu_request_cores)} cores requested per pod × {target} target, "
+        f"from {a.cpu_target_source or 'n/a'})).",
+    ]
+    return lines
+
+
+def _load_balancer(s: Snapshot) -> list[str]:
+    lb = s.load_balancer
+    if not (lb.backends or lb.frontends or lb.timeouts or lb.sources):
+        return []
+    lines = ["## Load balancer", ""]
+    if lb.backends:
+        lines += [
+            "| LB | backend | server | current | max | limit | client aborts | "
+            "server aborts | timeouts | retries |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for b in lb.backends:
+            lines.append(
+                f"| {md_text(b.lb)} | {md_text(b.proxy)} | {md_text(b.server)} | "
+                f"{fmt.count(b.current)} | {fmt.count(b.maximum)} | {fmt.count(b.limit)} | "
+                f"{fmt.count(b.client_aborts)} | {fmt.count(b.server_aborts)} | "
+                f"{fmt.count(b.timeouts)} | {fmt.count(b.retries)} |"
+            )
+    for f in lb.frontends:
+        lines.append(
+            f"\n{md_text(f.lb)} ({f.kind}): {fmt.count(f.active)} active connections, "
+            f"{fmt.count(f.writing)} writing, {fmt.count(f.waiting)} waiting."
+        )
+    if lb.timeouts:
+        lines.append("\nTimeouts that can cut a stream:")
+        for t in lb.timeouts:
+            scope = f" ({md_text(t.scope)})" if t.scope else ""
+            lines.append(f"- {md_text(t.lb)}: `{t.name}` = {fmt.seconds(t.seconds)}{scope}")
+    c = s.capacity
+    if c.sustainable_rate_per_s is not None or c.arrival_rate_per_s is not None:
+        lines.append(
+            f"\nCapacity (Little's law): sustainable {fmt.rate(c.sustainable_rate_per_s)} "
+            f"vs arriving {fmt.rate(c.arrival_rate_per_s)}. {md_text(c.basis or '')}"
+        )
+    return lines
+
+
+def _findings(s: Snapshot) -> list[str]:
+    lines = [f"## Findings ({len(s.findings)})", ""]
+    if not s.findings:
+        return [*lines, "None: nothing here looks wrong for streaming traffic."]
+    for f in s.findings:
+        lines.append(f"### {f.severity.upper()} `{f.id}` — {md_text(f.subject)}")
+        lines.append("")
+        lines.append(md_text(f.summary))
+        if f.advice:
+            lines += ["", f"**Do:** {md_text(f.advice)}"]
+        if f.evidence:
+            lines += ["", "Evidence:", ""]
+            for key, value in f.evidence.items():
+                lines.append(f"- {md_text(str(key))}: {md_text(_evidence(value))}")
+        for q in f.promql:
+            lines += ["", md_code(q)]
+        lines.append("")
+    return lines
+
+
+def _evidence(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if value is None:
+        return fmt.NA
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_evidence(v) for v in value) or "none"
+    return str(value)
+
+
+def _footer(s: Snapshot) -> list[str]:
+    lines: list[str] = []
+    if s.errors or s.stale:
+        lines += ["## Source problems", ""]
+        for e in s.errors:
+            part = f" ({md_text(e.part)})" if e.part else ""
+            lines.append(f"- {md_text(e.source)}{part}: {md_text(e.message)}")
+        for p in s.stale:
+            lines.append(f"- stale {md_text(p.part)} ({p.panel}): {md_text(p.reason)}")
+        lines.append("")
+    if s.notes:
+        lines += ["## Notes", ""] + [f"- {md_text(n)}" for n in s.notes] + [""]
+    if s.queries:
+        lines += ["## PromQL used", ""]
+        lines += [f"- {md_text(name)}: {md_code(q)}" for name, q in s.queries.items()]
+        lines.append("")
+    return lines
+
+
+def render_markdown(s: Snapshot) -> str:
+    """The whole Snapshot as markdown, ending in a newline."""
+    when = datetime.fromtimestamp(s.taken_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    source = s.source.kind + (f" {s.source.url}" if s.source.url else "")
+    ns = f", namespace {md_text(s.namespace)}" if s.namespace else ""
+    window = fmt.seconds(float(s.window_seconds))
+    lines = [
+        f"# streamdash snapshot — {when}",
+        "",
+        f"Source: {md_text(source)}{ns}, preset {s.preset}, window {window}.",
+        "",
+    ]
+    for section in (_latency, _findings, _pods, _autoscaler, _load_balancer, _footer):
+        part = section(s)
+        if part:
+            lines += [*part, ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
