@@ -1,0 +1,485 @@
+"""A synthetic, deterministic streaming fleet: the series a real cluster would hold.
+
+For every pod of every namespace the generator produces what Prometheus scrapes from
+vLLM (classic histograms with vLLM's own bucket lists, ``_sum``/``_count``, the
+in-flight gauge, ``process_open_fds``/``process_max_fds``), from cAdvisor
+(``container_cpu_usage_seconds_total`` per container, plus the pod cgroup
+``container=""`` and the pause ``container="POD"`` series, so double counting shows)
+and from kube-state-metrics (CPU requests and HPA series).
+
+``FleetSpec`` switches on the shapes tests need: a slow, quiet pod; a second
+namespace that must never leak in; pods of another model in the same namespace; a pod
+near its file-descriptor limit; stream buckets too small (overflow); low CPU with many
+replicas (autoscaler divergence). Everything derives from ``FleetSpec.seed``.
+
+Two outputs with the same content: ``fleet_series`` (a list for
+``tests.support.prom.openmetrics_text``) and ``write_fleet_openmetrics`` (streams to a
+file, for 5,000-pod benchmarks). Counters are cumulative integers that start at a
+per-pod offset; bucket counts are ``round(N * cdf(le))`` so they are monotonic in
+both ``le`` and time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+Series = tuple[str, Mapping[str, str], Sequence[tuple[float, float]]]
+
+# Bucket upper bounds from vllm/v1/metrics/loggers.py.
+VLLM_TTFT_BUCKETS: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
+    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)  # fmt: skip
+VLLM_REQUEST_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
+    50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
+)  # fmt: skip
+"""vLLM's buckets for decode, e2e, queue, prefill and inference time."""
+VLLM_ITL_BUCKETS: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0,
+    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+)  # fmt: skip
+SHORT_STREAM_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Client-default-like buckets ending at 5 s: streams of 20 s all land in +Inf."""
+
+TTFT_METRIC = "vllm:time_to_first_token_seconds"
+STREAM_METRIC = "vllm:request_decode_time_seconds"
+ITL_METRIC = "vllm:inter_token_latency_seconds"
+E2E_METRIC = "vllm:e2e_request_latency_seconds"
+IN_FLIGHT_METRIC = "vllm:num_requests_running"
+CPU_METRIC = "container_cpu_usage_seconds_total"
+CPU_REQUEST_METRIC = "kube_pod_container_resource_requests"
+HPA_PREFIX = "kube_horizontalpodautoscaler_"
+
+
+@dataclass(frozen=True)
+class HpaSpec:
+    """One HorizontalPodAutoscaler as kube-state-metrics exports it."""
+
+    name: str = "llama-serve"
+    current_replicas: int | None = None
+    """None: the number of pods of the namespace's main deployment."""
+    desired_replicas: int | None = None
+    """None: same as current."""
+    min_replicas: int = 2
+    max_replicas: int = 64
+    target_metric: str = "cpu"
+    target_type: str = "utilization"
+    target_value: float = 70.0
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """What fleet to generate. Defaults: 3 healthy vLLM pods in namespace ``llm``."""
+
+    pods: int = 3
+    namespace: str = "llm"
+    deployment: str = "llama-serve"
+    model_name: str = "llama"
+    job: str = "vllm"
+    container: str = "vllm"
+    sidecar: str | None = "proxy"
+    """A second container in each pod (CPU and requests only); None for none."""
+    seed: int = 7
+
+    requests_per_second: float = 2.0
+    """Per pod, on average; varies slowly over time."""
+    ttft_median_s: float = 0.25
+    stream_median_s: float = 15.0
+    itl_median_s: float = 0.03
+    sigma: float = 0.6
+    """Log-normal spread of every latency."""
+
+    ttft_buckets: tuple[float, ...] = VLLM_TTFT_BUCKETS
+    stream_buckets: tuple[float, ...] = VLLM_REQUEST_LATENCY_BUCKETS
+    itl_buckets: tuple[float, ...] = VLLM_ITL_BUCKETS
+    e2e_buckets: tuple[float, ...] = VLLM_REQUEST_LATENCY_BUCKETS
+
+    slow_pods: int = 0
+    """How many of the pods (the last ones) are slow and quiet."""
+    slow_requests_per_second: float = 0.05
+    slow_latency_factor: float = 10.0
+
+    fd_near_limit_pods: int = 0
+    """How many pods (the first ones) sit near their FD limit."""
+    max_fds: int = 65536
+    near_limit_max_fds: int = 1024
+    near_limit_open_fds: int = 1001
+
+    cpu_cores_per_pod: float = 0.4
+    """Usage of the main container; the sidecar adds 5 % of it."""
+    cpu_request_cores: float = 1.0
+    sidecar_cpu_request_cores: float = 0.1
+
+    hpa: HpaSpec | None = field(default_factory=HpaSpec)
+    extra_hpas: tuple[str, ...] = ()
+    """More HPAs in the same namespace (same numbers, other names)."""
+
+    other_namespace: str | None = None
+    """A second namespace with the same metrics and model that must never leak in."""
+    other_namespace_pods: int = 2
+    other_model: str | None = None
+    """Pods of another model in the same namespace (for selector tests)."""
+    other_model_pods: int = 2
+
+
+@dataclass(frozen=True)
+class PodPlan:
+    """One generated pod and the traits it was given."""
+
+    namespace: str
+    pod: str
+    model_name: str
+    index: int
+    slow: bool
+    fd_near_limit: bool
+    requests_per_second: float
+    latency_factor: float
+    cpu_cores: float
+
+
+def _suffix(seed: int, *parts: object) -> str:
+    digest = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    n = int(digest, 16)
+    chars = []
+    for _ in range(5):
+        n, r = divmod(n, len(alphabet))
+        chars.append(alphabet[r])
+    return "".join(chars)
+
+
+def _group(spec: FleetSpec, namespace: str, model: str, deployment: str, count: int,
+           main: bool) -> list[PodPlan]:  # fmt: skip
+    plans = []
+    rng = random.Random(f"{spec.seed}/{namespace}/{model}")
+    for i in range(count):
+        slow = main and i >= count - spec.slow_pods
+        near = main and i < spec.fd_near_limit_pods
+        jitter = rng.uniform(0.85, 1.15)
+        plans.append(
+            PodPlan(
+                namespace=namespace,
+                pod=f"{deployment}-{_suffix(spec.seed, namespace, deployment)}-"
+                f"{_suffix(spec.seed, namespace, deployment, i)}",
+                model_name=model,
+                index=i,
+                slow=slow,
+                fd_near_limit=near,
+                requests_per_second=(
+                    spec.slow_requests_per_second if slow else spec.requests_per_second * jitter
+                ),
+                latency_factor=(spec.slow_latency_factor if slow else rng.uniform(0.9, 1.1)),
+                cpu_cores=spec.cpu_cores_per_pod * rng.uniform(0.9, 1.1),
+            )
+        )
+    return plans
+
+
+def plan_fleet(spec: FleetSpec) -> tuple[PodPlan, ...]:
+    """Every pod the spec generates: main pods first, then other model, other namespace."""
+    plans = _group(spec, spec.namespace, spec.model_name, spec.deployment, spec.pods, True)
+    if spec.other_model:
+        plans += _group(
+            spec, spec.namespace, spec.other_model, f"{spec.other_model}-serve",
+            spec.other_model_pods, False,
+        )  # fmt: skip
+    if spec.other_namespace:
+        plans += _group(
+            spec, spec.other_namespace, spec.model_name, spec.deployment,
+            spec.other_namespace_pods, False,
+        )  # fmt: skip
+    return tuple(plans)
+
+
+def main_pods(spec: FleetSpec) -> list[str]:
+    """Names of the pods in ``spec.namespace`` serving ``spec.model_name``."""
+    return [
+        p.pod
+        for p in plan_fleet(spec)
+        if p.namespace == spec.namespace and p.model_name == spec.model_name
+    ]
+
+
+def fleet_types(spec: FleetSpec) -> dict[str, str]:
+    """Family name -> OpenMetrics type for ``openmetrics_text``."""
+    types = {m: "histogram" for m in (TTFT_METRIC, STREAM_METRIC, ITL_METRIC, E2E_METRIC)}
+    types[CPU_METRIC[: -len("_total")]] = "counter"
+    return types
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _cdf(x: float, median: float, sigma: float) -> float:
+    return 0.5 * (1.0 + math.erf((math.log(x) - math.log(median)) / (sigma * math.sqrt(2.0))))
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+class _Clock:
+    def __init__(self, end: float, duration_s: int, step_s: int) -> None:
+        if step_s <= 0 or duration_s < 0:
+            raise ValueError(f"need step_s > 0 and duration_s >= 0, got {step_s}, {duration_s}")
+        n = duration_s // step_s
+        self.times = [end - (n - k) * step_s for k in range(n + 1)]
+        self.step_s = step_s
+
+
+def _cumulative_requests(spec: FleetSpec, plan: PodPlan, clock: _Clock) -> list[int]:
+    rng = random.Random(f"{spec.seed}/requests/{plan.namespace}/{plan.pod}")
+    total = rng.randrange(500, 5000) if plan.requests_per_second >= 0.5 else rng.randrange(5, 50)
+    out = []
+    phase = rng.uniform(0, 2 * math.pi)
+    for k in range(len(clock.times)):
+        wave = 1.0 + 0.3 * math.sin(phase + k / 12.0)
+        if k:
+            total += _poisson(rng, plan.requests_per_second * clock.step_s * wave)
+        out.append(total)
+    return out
+
+
+def _mean_lognormal(median: float, sigma: float) -> float:
+    return median * math.exp(sigma * sigma / 2.0)
+
+
+def _histogram(
+    name: str,
+    labels: dict[str, str],
+    buckets: Sequence[float],
+    median: float,
+    sigma: float,
+    counts: list[int],
+    times: list[float],
+) -> Iterator[Series]:
+    for le in buckets:
+        p = _cdf(le, median, sigma)
+        yield (
+            f"{name}_bucket",
+            {**labels, "le": _le_text(le)},
+            [(t, float(round(n * p))) for t, n in zip(times, counts, strict=True)],
+        )
+    yield (
+        f"{name}_bucket",
+        {**labels, "le": "+Inf"},
+        [(t, float(n)) for t, n in zip(times, counts, strict=True)],
+    )
+    mean = _mean_lognormal(median, sigma)
+    yield f"{name}_sum", labels, [(t, n * mean) for t, n in zip(times, counts, strict=True)]
+    yield f"{name}_count", labels, [(t, float(n)) for t, n in zip(times, counts, strict=True)]
+
+
+def _le_text(le: float) -> str:
+    return repr(float(le))
+
+
+def _app_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
+    return {
+        "namespace": plan.namespace,
+        "pod": plan.pod,
+        "container": spec.container,
+        "job": spec.job,
+        "model_name": plan.model_name,
+        "engine": "0",
+    }
+
+
+def _process_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
+    return {"namespace": plan.namespace, "pod": plan.pod, "container": spec.container,
+            "job": spec.job}  # fmt: skip
+
+
+def _in_flight(spec: FleetSpec, plan: PodPlan, counts: list[int], step: int) -> list[float]:
+    e2e_mean = _mean_lognormal(
+        (spec.ttft_median_s + spec.stream_median_s) * plan.latency_factor, spec.sigma
+    )
+    out = [0.0]
+    for a, b in zip(counts, counts[1:], strict=False):
+        out.append(float(round((b - a) / step * e2e_mean)))
+    out[0] = out[1] if len(out) > 1 else 0.0
+    return out
+
+
+def iter_fleet_series(
+    spec: FleetSpec, end: float, duration_s: int = 900, step_s: int = 15
+) -> Iterator[Series]:
+    """Yield every series, each family's series contiguous (streaming-friendly)."""
+    clock = _Clock(end, duration_s, step_s)
+    times = clock.times
+    plans = plan_fleet(spec)
+    counts = {p.pod + "\0" + p.namespace: _cumulative_requests(spec, p, clock) for p in plans}
+
+    def n_of(p: PodPlan) -> list[int]:
+        return counts[p.pod + "\0" + p.namespace]
+
+    histograms = (
+        (TTFT_METRIC, spec.ttft_buckets, spec.ttft_median_s),
+        (STREAM_METRIC, spec.stream_buckets, spec.stream_median_s),
+        (ITL_METRIC, spec.itl_buckets, spec.itl_median_s),
+        (E2E_METRIC, spec.e2e_buckets, spec.ttft_median_s + spec.stream_median_s),
+    )
+    for name, buckets, median in histograms:
+        for p in plans:
+            yield from _histogram(
+                name, _app_labels(spec, p), buckets, median * p.latency_factor, spec.sigma,
+                n_of(p), times,
+            )  # fmt: skip
+
+    for p in plans:
+        flight = _in_flight(spec, p, n_of(p), step_s)
+        yield IN_FLIGHT_METRIC, _app_labels(spec, p), list(zip(times, flight, strict=True))
+    for p in plans:
+        if p.fd_near_limit:
+            fds = [float(spec.near_limit_open_fds)] * len(times)
+        else:
+            flight = _in_flight(spec, p, n_of(p), step_s)
+            fds = [40.0 + 2 * f for f in flight]
+        yield "process_open_fds", _process_labels(spec, p), list(zip(times, fds, strict=True))
+    for p in plans:
+        limit = float(spec.near_limit_max_fds if p.fd_near_limit else spec.max_fds)
+        yield "process_max_fds", _process_labels(spec, p), [(t, limit) for t in times]
+
+    yield from _cpu_series(spec, plans, clock)
+    yield from _request_series(spec, plans, times)
+    yield from _hpa_series(spec, plans, times)
+
+
+def _cpu_series(spec: FleetSpec, plans: Sequence[PodPlan], clock: _Clock) -> Iterator[Series]:
+    for p in plans:
+        base = {"namespace": p.namespace, "pod": p.pod, "job": "kubelet"}
+        containers = [(spec.container, p.cpu_cores)]
+        if spec.sidecar:
+            containers.append((spec.sidecar, p.cpu_cores * 0.05))
+        pause = 0.001
+        start = 10_000.0 + p.index
+        total = sum(c for _, c in containers) + pause
+        for container, cores in [*containers, ("POD", pause), ("", total * 1.02)]:
+            points = [(t, start * cores + (t - clock.times[0]) * cores) for t in clock.times]
+            yield CPU_METRIC, {**base, "container": container}, points
+
+
+def _request_series(
+    spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]
+) -> Iterator[Series]:
+    for p in plans:
+        base = {"namespace": p.namespace, "pod": p.pod, "job": "kube-state-metrics"}
+        rows = [(spec.container, spec.cpu_request_cores)]
+        if spec.sidecar:
+            rows.append((spec.sidecar, spec.sidecar_cpu_request_cores))
+        for container, cores in rows:
+            labels = {**base, "container": container, "node": "node-1"}
+            yield (
+                CPU_REQUEST_METRIC,
+                {**labels, "resource": "cpu", "unit": "core"},
+                [(t, cores) for t in times],
+            )
+            yield (
+                CPU_REQUEST_METRIC,
+                {**labels, "resource": "memory", "unit": "byte"},
+                [(t, 8.0 * 2**30) for t in times],
+            )
+
+
+def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -> Iterator[Series]:
+    hpas: list[tuple[str, HpaSpec, int]] = []
+    if spec.hpa is not None:
+        main = sum(1 for p in plans if p.namespace == spec.namespace and
+                   p.model_name == spec.model_name)  # fmt: skip
+        hpas.append((spec.namespace, spec.hpa, main))
+        hpas += [(spec.namespace, HpaSpec(name=n), main) for n in spec.extra_hpas]
+        if spec.other_namespace:
+            hpas.append((spec.other_namespace, spec.hpa, spec.other_namespace_pods))
+    values: list[tuple[str, dict[str, str], float]] = []
+    for namespace, hpa, pods in hpas:
+        labels = {"namespace": namespace, "horizontalpodautoscaler": hpa.name,
+                  "job": "kube-state-metrics"}  # fmt: skip
+        current = hpa.current_replicas if hpa.current_replicas is not None else pods
+        desired = hpa.desired_replicas if hpa.desired_replicas is not None else current
+        values += [
+            ("status_current_replicas", labels, float(current)),
+            ("status_desired_replicas", labels, float(desired)),
+            ("spec_min_replicas", labels, float(hpa.min_replicas)),
+            ("spec_max_replicas", labels, float(hpa.max_replicas)),
+            (
+                "spec_target_metric",
+                {**labels, "metric_name": hpa.target_metric, "metric_target_type": hpa.target_type},
+                hpa.target_value,
+            ),  # fmt: skip
+        ]
+    for suffix in ("status_current_replicas", "status_desired_replicas", "spec_min_replicas",
+                   "spec_max_replicas", "spec_target_metric"):  # fmt: skip
+        for name, labels, value in values:
+            if name == suffix:
+                yield HPA_PREFIX + suffix, labels, [(t, value) for t in times]
+
+
+def fleet_series(
+    spec: FleetSpec, end: float, duration_s: int = 900, step_s: int = 15
+) -> tuple[list[Series], dict[str, str]]:
+    """All series (sample name, labels, points) and the family types, for ``openmetrics_text``.
+
+    Points run from ``end - duration_s`` to ``end`` every ``step_s`` seconds.
+    """
+    return list(iter_fleet_series(spec, end, duration_s, step_s)), fleet_types(spec)
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _write_family_header(out: TextIO, name: str, types: Mapping[str, str]) -> str:
+    for suffix, kind in (("_bucket", "histogram"), ("_sum", "histogram"),
+                         ("_count", "histogram"), ("_total", "counter")):  # fmt: skip
+        if name.endswith(suffix) and types.get(name[: -len(suffix)]) == kind:
+            family = name[: -len(suffix)]
+            out.write(f"# TYPE {family} {kind}\n")
+            return family
+    out.write(f"# TYPE {name} gauge\n")
+    return name
+
+
+def write_fleet_openmetrics(
+    spec: FleetSpec, path: Path, end: float, duration_s: int = 900, step_s: int = 15
+) -> int:
+    """Stream the fleet as OpenMetrics text (ending ``# EOF``) to ``path``; return series count.
+
+    Same content as ``openmetrics_text(*fleet_series(...))`` without holding it in memory.
+    """
+    types = fleet_types(spec)
+    written = 0
+    family: str | None = None
+    with path.open("w", encoding="utf-8") as out:
+        for name, labels, points in iter_fleet_series(spec, end, duration_s, step_s):
+            base = name
+            for suffix in ("_bucket", "_sum", "_count", "_total"):
+                if name.endswith(suffix) and name[: -len(suffix)] in types:
+                    base = name[: -len(suffix)]
+                    break
+            if base != family:
+                family = _write_family_header(out, name, types)
+            label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            selector = f"{name}{{{label_text}}}"
+            out.writelines(f"{selector} {float(v)!r} {t:.3f}\n" for t, v in points)
+            written += 1
+        out.write("# EOF\n")
+    return written
