@@ -151,6 +151,4 @@ def divergence_findings(
 def worst_first(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Sort by severity (critical first), then id, then subject; stable and total."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return tuple(
-        sorted(findings, key=lambda f: (rank.get(f.severity, len(rank)), f.id, f.subject))
-    )
+    return tuple(sorted(findings, key=lambda f: (rank.get(f.severity, len(rank)), f.id, f.subject)))

@@ -139,7 +139,13 @@ def _frontend(f: LbFrontendRaw) -> dict[str, Any]:
 
 
 def _timeout(t: LbTimeoutRaw) -> dict[str, Any]:
-    return {"lb": t.lb, "kind": t.kind, "name": t.name, "seconds": _num(t.seconds), "scope": t.scope}
+    return {
+        "lb": t.lb,
+        "kind": t.kind,
+        "name": t.name,
+        "seconds": _num(t.seconds),
+        "scope": t.scope,
+    }
 
 
 def _capacity(c: Capacity) -> dict[str, Any]:

@@ -33,6 +33,14 @@ def md_code(value: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _metric(h: HistogramSummary) -> str:
+    return md_code(h.metric) if h.metric else fmt.NA
+
+
+def _metric(h: HistogramSummary) -> str:
+    return md_code(h.metric) if h.metric else fmt.NA
+
+
 def _pct(h: HistogramSummary, name: str) -> str:
     value = getattr(h, name)
     return fmt.seconds(value, overflowed=name in h.overflowed)
@@ -44,7 +52,7 @@ def _latency(s: Snapshot) -> list[str]:
     lines.append("| | " + " | ".join(TITLES[k] for k in kinds) + " |")
     lines.append("|---|" + "---:|" * len(kinds))
     rows: list[tuple[str, list[str]]] = [
-        ("metric", [md_code(s.latency[k].metric) if s.latency[k].metric else fmt.NA for k in kinds]),
+        ("metric", [_metric(s.latency[k]) for k in kinds]),
         ("p50", [_pct(s.latency[k], "p50") for k in kinds]),
         ("p90", [_pct(s.latency[k], "p90") for k in kinds]),
         ("p99", [_pct(s.latency[k], "p99") for k in kinds]),
@@ -72,7 +80,8 @@ def _pods(s: Snapshot) -> list[str]:
     if not s.pods:
         return [*lines, "No pods reported the server's metrics in this selector."]
     lines.append(
-        "| pod | connections | FDs used/max | FD use | CPU cores | in flight | TTFT p99 | stream p99 |"
+        "| pod | connections | FDs used/max | FD use | CPU cores | in flight "
+        "| TTFT p99 | stream p99 |"
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for p in s.pods:
@@ -81,7 +90,8 @@ def _pods(s: Snapshot) -> list[str]:
             conns += f"/{fmt.count(p.connection_limit)}"
         lines.append(
             f"| {md_text(p.pod)} | {conns} | {fmt.count(p.open_fds)}/{fmt.count(p.max_fds)} | "
-            f"{fmt.ratio(p.fd_utilization)} | {fmt.cores(p.cpu_cores)} | {fmt.count(p.in_flight)} | "
+            f"{fmt.ratio(p.fd_utilization)} | {fmt.cores(p.cpu_cores)} | "
+            f"{fmt.count(p.in_flight)} | "
             f"{fmt.seconds(p.ttft_p99, p.ttft_p99_overflowed)} | "
             f"{fmt.seconds(p.stream_p99, p.stream_p99_overflowed)} |"
         )

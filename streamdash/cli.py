@@ -1,0 +1,127 @@
+"""Command line: ``streamdash [tui|demo|snapshot|check]``.
+
+Exit codes: 0 ok; 1 ``check`` found a critical finding; 2 bad configuration or (for
+``check``) the primary source is unreachable. Errors are one line on stderr, never a
+traceback. The headless commands never import textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from streamdash.config import ConfigError, Overrides, load_settings
+from streamdash.presets import preset_names
+from streamdash.settings import LoadBalancerSettings, Settings
+
+COMMANDS = ("tui", "demo", "snapshot", "check")
+SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="YAML config (default ./streamdash.yaml)")
+    parser.add_argument("--prometheus-url", metavar="URL", help="Prometheus base URL")
+    parser.add_argument("--preset", choices=preset_names(), help="server kind (default vllm)")
+    parser.add_argument("-n", "--namespace", metavar="NS", help="Kubernetes namespace")
+    parser.add_argument(
+        "--selector", metavar="MATCHERS", help='extra matchers, e.g. model_name="x"'
+    )
+    parser.add_argument("--hpa", metavar="NAME", help="HorizontalPodAutoscaler to compare")
+    parser.add_argument("--window", metavar="DUR", help="rate window, e.g. 5m (default)")
+    parser.add_argument("--refresh", metavar="DUR", help="TUI refresh interval (default 5s)")
+    parser.add_argument("--theme", metavar="NAME", help="TUI theme")
+    parser.add_argument(
+        "--scrape", metavar="URL", action="append", default=[], help="scrape a pod directly"
+    )
+    parser.add_argument("--haproxy-stats", metavar="URL", action="append", default=[])
+    parser.add_argument("--envoy-admin", metavar="URL", action="append", default=[])
+    parser.add_argument("--nginx-status", metavar="URL", action="append", default=[])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (public so the README's usage can be checked against it)."""
+    parser = argparse.ArgumentParser(
+        prog="streamdash",
+        description="On-call dashboard for LLM services that stream tokens.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check}")
+    tui = sub.add_parser("tui", help="open the dashboard (the default)")
+    _common(tui)
+    demo = sub.add_parser("demo", help="dashboard on an embedded simulated fleet")
+    _common(demo)
+    demo.add_argument("--scenario", choices=SCENARIOS, default="incident")
+    demo.add_argument("--pods", type=int, metavar="N", help="pods at start (default 8)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--serve", action="store_true", help="only run the fleet; print endpoints")
+    snap = sub.add_parser("snapshot", help="write one snapshot (markdown or JSON)")
+    _common(snap)
+    snap.add_argument("--format", choices=("md", "json"), default="md")
+    snap.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
+    _common(check)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> Overrides:
+    lbs = [LoadBalancerSettings(kind="haproxy", url=u) for u in args.haproxy_stats]
+    lbs += [LoadBalancerSettings(kind="envoy", url=u) for u in args.envoy_admin]
+    lbs += [LoadBalancerSettings(kind="nginx", url=u) for u in args.nginx_status]
+    return Overrides(
+        config=args.config,
+        prometheus_url=args.prometheus_url,
+        preset=args.preset,
+        namespace=args.namespace,
+        hpa=args.hpa,
+        window=args.window,
+        refresh=args.refresh,
+        theme=args.theme,
+        selector=args.selector,
+        scrape=tuple(args.scrape),
+        load_balancers=tuple(lbs),
+    )
+
+
+def _require_source(settings: Settings) -> None:
+    if not settings.prometheus.url and not settings.scrape:
+        raise ConfigError(
+            "no source: give --prometheus-url URL (or set STREAMDASH_PROMETHEUS_URL), "
+            "or --scrape URL; to try streamdash without one, run `streamdash demo`"
+        )
+
+
+def _err(message: str) -> None:
+    print(f"streamdash: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``streamdash`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+        argv = ["tui", *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(_overrides(args), os.environ, Path.cwd())
+        if args.command == "demo":
+            from streamdash.commands import run_demo
+
+            return run_demo(settings, args.scenario, args.pods, args.seed, serve_only=args.serve)
+        _require_source(settings)
+        if args.command == "snapshot":
+            from streamdash.commands import run_snapshot
+
+            return run_snapshot(settings, args.format, args.output)
+        if args.command == "check":
+            from streamdash.commands import run_check
+
+            return run_check(settings)
+        from streamdash.commands import run_dashboard
+
+        return run_dashboard(settings)
+    except ConfigError as exc:
+        _err(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,97 @@
+"""What each CLI command does, given validated Settings. Returns the exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Snapshot
+from streamdash.export.files import ExportError, write_new_file
+from streamdash.export.json import render_json
+from streamdash.export.markdown import render_markdown
+from streamdash.settings import Settings
+
+
+def _headless_snapshot(settings: Settings) -> tuple[Snapshot, bool]:
+    """One snapshot without charts' history; and whether the primary source answered."""
+    from streamdash.live import LiveRefresher, source_unreachable
+
+    refresher = LiveRefresher(settings, with_history=False)
+    try:
+        raw = refresher.fetch_raw(settings.window_seconds)
+        from streamdash.core.build import build_snapshot
+        from streamdash.core.carry import carry_forward
+
+        carried = carry_forward(None, raw)
+        return build_snapshot(carried.raw, settings, carried.stale), not source_unreachable(raw)
+    finally:
+        refresher.close()
+
+
+def run_snapshot(settings: Settings, form: str, output: str | None) -> int:
+    """Write one snapshot as markdown or JSON to stdout or ``output``; exit 0 even when
+    findings exist or sources failed (``errors`` says what failed)."""
+    snapshot, _ = _headless_snapshot(settings)
+    text = render_json(snapshot) if form == "json" else render_markdown(snapshot)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        path = write_new_file(Path(output), text)
+    except ExportError as exc:
+        print(f"streamdash: {exc}", file=sys.stderr)
+        return 2
+    print(f"streamdash: wrote {path}", file=sys.stderr)
+    return 0
+
+
+def run_check(settings: Settings) -> int:
+    """Print findings one per line; 1 if any is critical, 2 if the source is unreachable."""
+    snapshot, reachable = _headless_snapshot(settings)
+    for error in snapshot.errors:
+        part = f" ({error.part})" if error.part else ""
+        print(f"error {fmt.safe_label(error.source)}{part}: {fmt.safe_label(error.message)}")
+    if not reachable:
+        print("streamdash: the primary source is unreachable", file=sys.stderr)
+        return 2
+    for f in snapshot.findings:
+        subject, summary = fmt.safe_label(f.subject), fmt.safe_label(f.summary)
+        print(f"{f.severity.upper():8} {f.id} [{subject}] {summary}")
+    if not snapshot.findings:
+        print("ok: no findings")
+    return 1 if any(f.severity == "critical" for f in snapshot.findings) else 0
+
+
+def run_dashboard(settings: Settings) -> int:
+    """Open the TUI on the configured sources."""
+    from streamdash.live import LiveRefresher
+    from streamdash.tui.app import run_tui
+
+    refresher = LiveRefresher(settings)
+    try:
+        return run_tui(settings, refresher)
+    finally:
+        refresher.close()
+
+
+def run_demo(
+    settings: Settings, scenario: str, pods: int | None, seed: int, *, serve_only: bool
+) -> int:
+    """Start the simulated fleet on loopback; open the TUI on it (or only serve it)."""
+    from streamdash.demo import demo_settings, describe_endpoints, start_fleet
+
+    fleet = start_fleet(scenario=scenario, pods=pods, seed=seed)
+    try:
+        if serve_only:
+            print(describe_endpoints(fleet), flush=True)
+            try:
+                import threading
+
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                return 0
+            return 0
+        return run_dashboard(demo_settings(fleet, settings))
+    finally:
+        fleet.stop()

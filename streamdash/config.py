@@ -1,0 +1,493 @@
+"""Loading configuration: YAML file + environment + flags -> frozen ``Settings``.
+
+Precedence: flags > environment > file > preset. Every problem raises ``ConfigError``
+whose text is one line naming the file, the line and the key (``streamdash.yaml:7:
+prometheus.timeout: expected a duration like 10s, got 'soon'``). Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streamdash.presets import DEFAULT_PRESET, load_preset, preset_names
+from streamdash.settings import (
+    HistogramSpec,
+    LoadBalancerSettings,
+    Preset,
+    PrometheusSettings,
+    ScrapeTarget,
+    Settings,
+    Thresholds,
+)
+
+LB_KINDS = ("haproxy", "envoy", "nginx", "cloud")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class ConfigError(Exception):
+    """Bad configuration; ``str()`` is one line with file, line and key."""
+
+
+def parse_duration(text: object) -> float:
+    """``"5m"`` -> 300.0; a bare number is seconds. Raises ValueError otherwise."""
+    if isinstance(text, bool):
+        raise ValueError(text)
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise ValueError(text)
+        return float(text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class _Doc:
+    """A YAML mapping with the line of every key, so errors can point at it."""
+
+    def __init__(self, node: yaml.Node, file: str, path: str = "") -> None:
+        self.node, self.file, self.path = node, file, path
+
+    def where(self, node: yaml.Node | None = None) -> _Where:
+        mark = (node or self.node).start_mark
+        return _Where(self.file, mark.line + 1)
+
+    def fail(self, key: str, message: str, node: yaml.Node | None = None) -> ConfigError:
+        dotted = f"{self.path}.{key}" if self.path else key
+        return ConfigError(f"{self.where(node)}: {dotted}: {message}")
+
+    def items(self, allowed: tuple[str, ...]) -> dict[str, tuple[Any, yaml.Node]]:
+        if not isinstance(self.node, yaml.MappingNode):
+            label = self.path or "the file"
+            raise ConfigError(f"{self.where()}: {label}: expected a mapping of keys")
+        out: dict[str, tuple[Any, yaml.Node]] = {}
+        for key_node, value_node in self.node.value:
+            key = str(key_node.value)
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise self.fail(key, f"unknown key{extra}", key_node)
+            if key in out:
+                raise self.fail(key, "given twice", key_node)
+            out[key] = (_plain(value_node), value_node)
+        return out
+
+    def child(self, key: str, node: yaml.Node) -> _Doc:
+        dotted = f"{self.path}.{key}" if self.path else key
+        return _Doc(node, self.file, dotted)
+
+
+def _plain(node: yaml.Node) -> Any:
+    return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+
+
+def _typed(doc: _Doc, key: str, node: yaml.Node, value: Any, kind: str) -> Any:
+    """Check ``value`` against ``kind``; None (YAML null) passes for every kind."""
+    if value is None:
+        return None
+    checks: dict[str, tuple[Callable[[Any], bool], str]] = {
+        "str": (lambda v: isinstance(v, str), "a string"),
+        "bool": (lambda v: isinstance(v, bool), "true or false"),
+        "num": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+        "fraction": (
+            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 10,
+            "a number above 0 (0.7 means 70 %)",
+        ),
+        "map": (lambda v: isinstance(v, dict), "a mapping"),
+        "list": (lambda v: isinstance(v, list), "a list"),
+    }
+    if kind == "duration":
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise doc.fail(
+                key, f"expected a duration like 30s, 5m or 1h, got {value!r}", node
+            ) from None
+    test, words = checks[kind]
+    if not test(value):
+        raise doc.fail(key, f"expected {words}, got {value!r}", node)
+    return value
+
+
+def _read_secret_file(doc: _Doc, key: str, node: yaml.Node, path: str, base: Path) -> str:
+    full = (base / os.path.expanduser(path)).resolve()
+    try:
+        return full.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise doc.fail(key, f"cannot read {full}: {exc.strerror or exc}", node) from None
+
+
+def _env_secret(doc: _Doc, key: str, node: yaml.Node, name: str, env: Mapping[str, str]) -> str:
+    if name not in env:
+        raise doc.fail(key, f"environment variable {name} is not set", node)
+    return env[name]
+
+
+def _prometheus(doc: _Doc, env: Mapping[str, str], base: Path) -> dict[str, Any]:
+    keys = (
+        "url",
+        "bearer_token_env",
+        "bearer_token_file",
+        "basic_auth",
+        "headers",
+        "ca_file",
+        "tls_verify",
+        "timeout",
+    )
+    out: dict[str, Any] = {}
+    for key, (value, node) in doc.items(keys).items():
+        if key == "url":
+            out["url"] = _typed(doc, key, node, value, "str")
+        elif key == "bearer_token_env" and value is not None:
+            out["bearer_token"] = _env_secret(
+                doc, key, node, _typed(doc, key, node, value, "str"), env
+            )
+        elif key == "bearer_token_file" and value is not None:
+            path = _typed(doc, key, node, value, "str")
+            out["bearer_token"] = _read_secret_file(doc, key, node, path, base)
+        elif key == "basic_auth" and value is not None:
+            sub = doc.child(key, node)
+            parts = sub.items(("username", "password_env", "password_file"))
+            for k, (v, n) in parts.items():
+                v = _typed(sub, k, n, v, "str")
+                if k == "username":
+                    out["basic_auth_user"] = v
+                elif k == "password_env" and v is not None:
+                    out["basic_auth_password"] = _env_secret(sub, k, n, v, env)
+                elif k == "password_file" and v is not None:
+                    out["basic_auth_password"] = _read_secret_file(sub, k, n, v, base)
+            if "basic_auth_user" not in out:
+                raise sub.fail("username", "basic_auth needs a username", node)
+        elif key == "headers" and value is not None:
+            _typed(doc, key, node, value, "map")
+            out["headers"] = {str(k): str(v) for k, v in value.items()}
+        elif key == "ca_file" and value is not None:
+            path = (base / os.path.expanduser(_typed(doc, key, node, value, "str"))).resolve()
+            if not path.is_file():
+                raise doc.fail(key, f"no such file: {path}", node)
+            out["ca_file"] = str(path)
+        elif key == "tls_verify" and value is not None:
+            out["tls_verify"] = _typed(doc, key, node, value, "bool")
+        elif key == "timeout" and value is not None:
+            out["timeout_seconds"] = _typed(doc, key, node, value, "duration")
+    return out
+
+
+_METRIC_KEYS = ("ttft", "stream", "itl", "e2e")
+
+
+def _metrics(doc: _Doc, preset: Preset) -> Preset:
+    keys = (
+        *_METRIC_KEYS,
+        *(f"{k}_unit_seconds" for k in _METRIC_KEYS),
+        *(f"{k}_includes_ttft" for k in _METRIC_KEYS),
+        "in_flight",
+    )
+    changes: dict[str, Any] = {}
+    items = doc.items(keys)
+    for kind in _METRIC_KEYS:
+        spec: HistogramSpec = changes.get(kind, preset.histogram(kind))
+        if kind in items:
+            value, node = items[kind]
+            spec = replace(spec, metric=_typed(doc, kind, node, value, "str"))
+        if f"{kind}_unit_seconds" in items:
+            value, node = items[f"{kind}_unit_seconds"]
+            unit = _typed(doc, f"{kind}_unit_seconds", node, value, "num")
+            if unit is None or unit <= 0:
+                raise doc.fail(f"{kind}_unit_seconds", "expected a positive number", node)
+            spec = replace(spec, unit_seconds=float(unit))
+        if f"{kind}_includes_ttft" in items:
+            value, node = items[f"{kind}_includes_ttft"]
+            spec = replace(spec, includes_ttft=bool(_typed(doc, kind, node, value, "bool")))
+        changes[kind] = spec
+    if "in_flight" in items:
+        value, node = items["in_flight"]
+        changes["in_flight"] = _typed(doc, "in_flight", node, value, "str")
+    return replace(preset, **changes)
+
+
+def _thresholds(doc: _Doc) -> Thresholds:
+    keys = (
+        "fd_warning",
+        "fd_critical",
+        "divergence_ratio",
+        "connection_warning",
+        "disconnect_ratio",
+    )
+    values = {}
+    for key, (value, node) in doc.items(keys).items():
+        if value is not None:
+            values[key] = float(_typed(doc, key, node, value, "fraction"))
+    result = Thresholds(**values)
+    if result.fd_warning > result.fd_critical:
+        raise doc.fail("fd_warning", "must not be above fd_critical")
+    return result
+
+
+def _load_balancers(doc: _Doc, node: yaml.Node, value: Any) -> tuple[LoadBalancerSettings, ...]:
+    _typed(doc, "load_balancers", node, value, "list")
+    out = []
+    keys = ("kind", "url", "name", "idle_timeout", "pod_match", "config_file")
+    for index, item_node in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
+        sub = doc.child(f"load_balancers[{index}]", item_node)
+        sub.path = f"load_balancers[{index}]"
+        items = sub.items(keys)
+        kind = items.get("kind", (None, item_node))
+        if kind[0] not in LB_KINDS:
+            raise sub.fail(
+                "kind", f"expected one of {', '.join(LB_KINDS)}, got {kind[0]!r}", kind[1]
+            )
+        fields: dict[str, Any] = {"kind": kind[0]}
+        for key, (v, n) in items.items():
+            if key == "idle_timeout":
+                fields["idle_timeout_seconds"] = _typed(sub, key, n, v, "duration")
+            elif key == "pod_match":
+                if v not in ("server", "address"):
+                    raise sub.fail(key, f"expected server or address, got {v!r}", n)
+                fields[key] = v
+            elif key != "kind":
+                fields[key] = _typed(sub, key, n, v, "str")
+        if kind[0] != "cloud" and not fields.get("url"):
+            raise sub.fail("url", f"a {kind[0]} load balancer needs a url", item_node)
+        if kind[0] == "cloud" and fields.get("idle_timeout_seconds") is None:
+            raise sub.fail("idle_timeout", "a cloud load balancer needs idle_timeout", item_node)
+        out.append(_lb_settings(fields))
+    return tuple(out)
+
+
+def _lb_settings(fields: dict[str, Any]) -> LoadBalancerSettings:
+    known = set(LoadBalancerSettings.__dataclass_fields__)
+    return LoadBalancerSettings(**{k: v for k, v in fields.items() if k in known})
+
+
+def _scrape(doc: _Doc, node: yaml.Node, value: Any) -> tuple[ScrapeTarget, ...]:
+    _typed(doc, "scrape", node, value, "list")
+    out = []
+    for index, item_node in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
+        item = _plain(item_node)
+        if isinstance(item, str):
+            out.append(ScrapeTarget(url=item))
+            continue
+        sub = doc.child(f"scrape[{index}]", item_node)
+        sub.path = f"scrape[{index}]"
+        items = sub.items(("url", "pod"))
+        url = items.get("url", (None, item_node))
+        if not isinstance(url[0], str):
+            raise sub.fail("url", "each scrape target needs a url", url[1])
+        pod = items.get("pod", (None, item_node))
+        out.append(ScrapeTarget(url=url[0], pod=_typed(sub, "pod", pod[1], pod[0], "str")))
+    return tuple(out)
+
+
+def read_targets_file(path: Path) -> tuple[ScrapeTarget, ...]:
+    """Scrape targets, one per line: ``URL [POD]``; ``#`` starts a comment."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read targets file: {exc.strerror or exc}") from None
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) > 2 or "://" not in words[0]:
+            raise ConfigError(f"{path}:{number}: expected 'URL [POD]', got {line.strip()!r}")
+        out.append(ScrapeTarget(url=words[0], pod=words[1] if len(words) == 2 else None))
+    return tuple(out)
+
+
+TOP_KEYS = (
+    "prometheus",
+    "preset",
+    "metrics",
+    "namespace",
+    "selector",
+    "pod_label",
+    "hpa",
+    "cpu_target_utilization",
+    "window",
+    "refresh",
+    "history",
+    "theme",
+    "export_dir",
+    "keymap",
+    "thresholds",
+    "load_balancers",
+    "scrape",
+    "targets_file",
+    "fallback",
+)
+
+
+def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) -> Settings:
+    """Settings from YAML ``text`` (file name ``file`` for messages) over the defaults."""
+    try:
+        root = yaml.compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{file}{line}: not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    settings = Settings(config_path=file)
+    if root is None:
+        return settings
+    doc = _Doc(root, file)
+    items = doc.items(TOP_KEYS)
+    preset_name = DEFAULT_PRESET
+    if "preset" in items:
+        value, node = items["preset"]
+        preset_name = _typed(doc, "preset", node, value, "str") or DEFAULT_PRESET
+        if preset_name not in preset_names():
+            raise doc.fail("preset", _unknown_preset(preset_name), node)
+    preset = load_preset(preset_name)
+    fields: dict[str, Any] = {}
+    for key, (value, node) in items.items():
+        if key == "prometheus" and value is not None:
+            fields["prometheus"] = PrometheusSettings(
+                **_prometheus(doc.child(key, node), env, base)
+            )
+        elif key == "metrics" and value is not None:
+            preset = _metrics(doc.child(key, node), preset)
+        elif key in ("namespace", "selector", "hpa", "theme", "pod_label"):
+            fields[key] = _typed(doc, key, node, value, "str")
+        elif key == "export_dir" and value is not None:
+            fields[key] = str(base / os.path.expanduser(_typed(doc, key, node, value, "str")))
+        elif key == "cpu_target_utilization" and value is not None:
+            fields[key] = float(_typed(doc, key, node, value, "fraction"))
+        elif key in ("window", "refresh", "history") and value is not None:
+            seconds = _typed(doc, key, node, value, "duration")
+            if seconds <= 0:
+                raise doc.fail(key, "must be longer than 0 s", node)
+            name = {"window": "window_seconds", "refresh": "refresh_seconds"}.get(
+                key, "history_seconds"
+            )
+            fields[name] = int(seconds) if name != "refresh_seconds" else seconds
+        elif key == "keymap" and value is not None:
+            _typed(doc, key, node, value, "map")
+            fields["keymap"] = {str(k): str(v) for k, v in value.items()}
+        elif key == "thresholds" and value is not None:
+            fields["thresholds"] = _thresholds(doc.child(key, node))
+        elif key == "load_balancers" and value is not None:
+            fields["load_balancers"] = _load_balancers(doc, node, value)
+        elif key == "scrape" and value is not None:
+            fields["scrape"] = _scrape(doc, node, value)
+        elif key == "targets_file" and value is not None:
+            path = base / os.path.expanduser(_typed(doc, key, node, value, "str"))
+            fields["scrape"] = fields.get("scrape", ()) + read_targets_file(path)
+        elif key == "fallback" and value is not None:
+            if value != "scrape":
+                raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)
+            fields["fallback"] = value
+    if fields.get("pod_label") is None:
+        fields.pop("pod_label", None)
+    if fields.get("theme") is None:
+        fields.pop("theme", None)
+    return replace(settings, preset=preset, **fields)
+
+
+def _unknown_preset(name: str) -> str:
+    hint = difflib.get_close_matches(name, preset_names(), n=1)
+    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return f"unknown preset {name!r}{extra}; choose from {', '.join(preset_names())}"
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    """``--config``, else ./streamdash.yaml, else $XDG_CONFIG_HOME/streamdash/config.yaml."""
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        return path
+    local = cwd / "streamdash.yaml"
+    if local.is_file():
+        return local
+    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user = xdg / "streamdash" / "config.yaml"
+    return user if user.is_file() else None
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values given as command-line flags (None = not given)."""
+
+    config: str | None = None
+    prometheus_url: str | None = None
+    preset: str | None = None
+    namespace: str | None = None
+    hpa: str | None = None
+    window: str | None = None
+    refresh: str | None = None
+    theme: str | None = None
+    selector: str | None = None
+    scrape: tuple[str, ...] = ()
+    load_balancers: tuple[LoadBalancerSettings, ...] = ()
+
+
+def load_settings(flags: Overrides, env: Mapping[str, str], cwd: Path) -> Settings:
+    """The effective Settings: flags > env > file > preset defaults."""
+    path = find_config_file(flags.config, env, cwd)
+    if path is None:
+        settings = Settings(preset=load_preset(DEFAULT_PRESET))
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+        settings = parse_config_text(text, str(path), env, path.parent)
+    env_url = env.get("STREAMDASH_PROMETHEUS_URL") or env.get("PROMETHEUS_URL")
+    if env_url:
+        settings = replace(settings, prometheus=replace(settings.prometheus, url=env_url))
+    return apply_flags(settings, flags)
+
+
+def apply_flags(settings: Settings, flags: Overrides) -> Settings:
+    """Settings with the command-line flags laid over them."""
+    changes: dict[str, Any] = {}
+    if flags.prometheus_url:
+        changes["prometheus"] = replace(settings.prometheus, url=flags.prometheus_url)
+    if flags.preset:
+        if flags.preset not in preset_names():
+            raise ConfigError(f"--preset: {_unknown_preset(flags.preset)}")
+        base = load_preset(flags.preset)
+        changes["preset"] = base
+    for name in ("namespace", "hpa", "theme", "selector"):
+        value = getattr(flags, name)
+        if value is not None:
+            changes[name] = value
+    for name, field_name in (("window", "window_seconds"), ("refresh", "refresh_seconds")):
+        value = getattr(flags, name)
+        if value is None:
+            continue
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            raise ConfigError(
+                f"--{name}: expected a duration like 30s, 5m or 1h, got {value!r}"
+            ) from None
+        if seconds <= 0:
+            raise ConfigError(f"--{name}: must be longer than 0 s")
+        changes[field_name] = int(seconds) if field_name == "window_seconds" else seconds
+    if flags.scrape:
+        changes["scrape"] = tuple(ScrapeTarget(url=u) for u in flags.scrape)
+    if flags.load_balancers:
+        changes["load_balancers"] = settings.load_balancers + flags.load_balancers
+    return replace(settings, **changes)

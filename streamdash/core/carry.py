@@ -1,0 +1,97 @@
+"""Carrying last good values forward when a part of a refresh failed.
+
+Contract: ``carry_forward(previous, current)`` returns ``current`` with every failed
+part replaced by the previous refresh's values for that part, plus a ``StalePart``
+per failed part naming the panel, the reason and when the shown values were fetched.
+A part that never succeeded stays empty (unknown), and is still marked stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from streamdash.core.raw import HISTOGRAM_KINDS, RawAnswers, SourceError
+from streamdash.core.snapshot import StalePart
+
+PART_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "gauges": ("open_fds", "max_fds", "in_flight"),
+    "cpu": ("cpu_cores", "cpu_request_cores"),
+    "hpa": ("hpas",),
+    "history": ("history",),
+}
+"""Query parts and the RawAnswers fields they fill (histogram kinds are handled apart)."""
+
+PANELS: Mapping[str, str] = {
+    **{kind: "latency" for kind in HISTOGRAM_KINDS},
+    "sums": "latency",
+    "history": "latency",
+    "gauges": "pods",
+    "cpu": "autoscaler",
+    "hpa": "autoscaler",
+}
+
+
+def panel_of(part: str | None) -> str:
+    """The panel a part feeds; ``lb:*`` parts feed ``lb``; unknown parts every panel."""
+    if part is None:
+        return "all"
+    if part.startswith("lb"):
+        return "lb"
+    return PANELS.get(part, "all")
+
+
+@dataclass(frozen=True)
+class Carried:
+    raw: RawAnswers
+    stale: tuple[StalePart, ...]
+    good_at: Mapping[str, float]
+    """Part -> unix time its shown values were fetched (for the next carry)."""
+
+
+def _all_parts(raw: RawAnswers) -> set[str]:
+    return set(raw.queries) | set(PART_FIELDS) | set(raw.histograms)
+
+
+def carry_forward(
+    previous: Carried | None, current: RawAnswers, lb_fields_failed: bool = False
+) -> Carried:
+    """``current`` with failed parts filled from ``previous`` (see module contract)."""
+    failed: dict[str, SourceError] = {}
+    whole_source_down = False
+    for err in current.errors:
+        if err.part is None:
+            if err.source.startswith(current.source_kind):
+                whole_source_down = True
+            continue
+        failed.setdefault(err.part, err)
+    prev_raw = previous.raw if previous else None
+    prev_good = dict(previous.good_at) if previous else {}
+    changes: dict[str, object] = {}
+    histograms = dict(current.histograms)
+    parts = _all_parts(current) | (_all_parts(prev_raw) if prev_raw else set())
+    good_at: dict[str, float] = {}
+    stale: list[StalePart] = []
+    for part in sorted(parts):
+        failure = failed.get(part)
+        if failure is None and not whole_source_down:
+            good_at[part] = current.taken_at
+            continue
+        reason = (
+            err.message
+            if err
+            else next((e.message for e in current.errors if e.part is None), "source unavailable")
+        )
+        last = prev_good.get(part)
+        if last is not None:
+            good_at[part] = last
+        if prev_raw is not None:
+            if part in HISTOGRAM_KINDS and part in prev_raw.histograms:
+                histograms[part] = prev_raw.histograms[part]
+            for name in PART_FIELDS.get(part, ()):
+                changes[name] = getattr(prev_raw, name)
+        if part in current.queries or part in PART_FIELDS or part in HISTOGRAM_KINDS:
+            stale.append(StalePart(part, panel_of(part), reason, last))
+    raw = dataclasses.replace(current, histograms=histograms, **changes)  # type: ignore[arg-type]
+    return Carried(raw=raw, stale=tuple(stale), good_at=good_at)

@@ -1,0 +1,100 @@
+"""The live Refresher: sources -> raw answers -> carry-forward -> Snapshot.
+
+This is the only place that decides which source is primary (Prometheus or direct
+scrape) and when ``fallback: scrape`` switches between them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from streamdash.core.build import build_snapshot
+from streamdash.core.carry import Carried, carry_forward
+from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
+from streamdash.core.snapshot import Snapshot
+from streamdash.redact import redact_url, scrub
+from streamdash.settings import Settings
+from streamdash.sources.lb.collect import LoadBalancers
+from streamdash.sources.prometheus import PrometheusSource
+from streamdash.sources.scrape import ScrapeSource
+
+
+def source_unreachable(raw: RawAnswers) -> bool:
+    """True when every request to the primary source failed (nothing came back)."""
+    primary = [e for e in raw.errors if e.source.startswith(raw.source_kind)]
+    return bool(primary) and len(primary) >= max(raw.query_count, 1)
+
+
+class LiveRefresher:
+    """Refresher over the configured sources. Never raises for a source failure."""
+
+    def __init__(self, settings: Settings, *, with_history: bool = True) -> None:
+        self.settings = settings
+        self.with_history = with_history
+        self.prometheus = PrometheusSource(settings) if settings.prometheus.url else None
+        self.scrape = ScrapeSource(settings) if settings.scrape else None
+        self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
+        self.live_kind = "prometheus" if self.prometheus else "scrape"
+        self._carried: Carried | None = None
+        self._secrets = (
+            settings.prometheus.bearer_token,
+            settings.prometheus.basic_auth_password,
+            *settings.prometheus.headers.values(),
+        )
+
+    def _fetch_primary(self, window_seconds: int, now: float) -> RawAnswers:
+        if self.prometheus is not None:
+            raw = self.prometheus.fetch(window_seconds, with_history=self.with_history, now=now)
+            use_fallback = self.settings.fallback == "scrape" and self.scrape is not None
+            if not (use_fallback and source_unreachable(raw)):
+                self.live_kind = "prometheus"
+                return raw
+            assert self.scrape is not None
+            fallback = self.scrape.fetch(window_seconds, now=now)
+            self.live_kind = "scrape (fallback)"
+            note = "Prometheus is unreachable: showing direct scrape (fallback: scrape)."
+            return dataclasses.replace(
+                fallback, errors=raw.errors + fallback.errors, notes=(note, *fallback.notes)
+            )
+        assert self.scrape is not None
+        return self.scrape.fetch(window_seconds, now=now)
+
+    def fetch_raw(self, window_seconds: int) -> RawAnswers:
+        """One refresh's raw answers from every source, LB rows included."""
+        now = time.time()
+        raw = self._fetch_primary(window_seconds, now)
+        lb = self.lbs.fetch(now)
+        errors = tuple(
+            SourceError(e.source, scrub(e.message, self._secrets), e.part)
+            for e in (*raw.errors, *lb.errors)
+        )
+        return dataclasses.replace(
+            raw,
+            lb_backends=raw.lb_backends + tuple(lb.backends),
+            lb_frontends=raw.lb_frontends + tuple(lb.frontends),
+            lb_timeouts=raw.lb_timeouts + tuple(lb.timeouts),
+            errors=errors,
+        )
+
+    def refresh(self, window_seconds: int) -> Snapshot:
+        raw = self.fetch_raw(window_seconds)
+        self._carried = carry_forward(self._carried, raw)
+        return build_snapshot(self._carried.raw, self.settings, self._carried.stale)
+
+    def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:
+        if self.prometheus is None or self.live_kind != "prometheus":
+            return None
+        return self.prometheus.fetch_pod_history(pod, window_seconds)
+
+    def describe(self) -> str:
+        if self.live_kind.startswith("scrape"):
+            n = len(self.settings.scrape)
+            return f"{self.live_kind}: {n} target{'s' if n != 1 else ''}"
+        url = self.settings.prometheus.url or ""
+        return f"prometheus {redact_url(url)}"
+
+    def close(self) -> None:
+        if self.prometheus is not None:
+            self.prometheus.close()
+        self.lbs.close()
