@@ -22,6 +22,7 @@ both ``le`` and time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -155,8 +156,9 @@ def _suffix(seed: int, *parts: object) -> str:
     return "".join(chars)
 
 
-def _group(spec: FleetSpec, namespace: str, model: str, deployment: str, count: int,
-           main: bool) -> list[PodPlan]:  # fmt: skip
+def _group(
+    spec: FleetSpec, namespace: str, model: str, deployment: str, count: int, main: bool
+) -> list[PodPlan]:
     plans = []
     rng = random.Random(f"{spec.seed}/{namespace}/{model}")
     for i in range(count):
@@ -187,14 +189,22 @@ def plan_fleet(spec: FleetSpec) -> tuple[PodPlan, ...]:
     plans = _group(spec, spec.namespace, spec.model_name, spec.deployment, spec.pods, True)
     if spec.other_model:
         plans += _group(
-            spec, spec.namespace, spec.other_model, f"{spec.other_model}-serve",
-            spec.other_model_pods, False,
-        )  # fmt: skip
+            spec,
+            spec.namespace,
+            spec.other_model,
+            f"{spec.other_model}-serve",
+            spec.other_model_pods,
+            False,
+        )
     if spec.other_namespace:
         plans += _group(
-            spec, spec.other_namespace, spec.model_name, spec.deployment,
-            spec.other_namespace_pods, False,
-        )  # fmt: skip
+            spec,
+            spec.other_namespace,
+            spec.model_name,
+            spec.deployment,
+            spec.other_namespace_pods,
+            False,
+        )
     return tuple(plans)
 
 
@@ -302,8 +312,12 @@ def _app_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
 
 
 def _process_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
-    return {"namespace": plan.namespace, "pod": plan.pod, "container": spec.container,
-            "job": spec.job}  # fmt: skip
+    return {
+        "namespace": plan.namespace,
+        "pod": plan.pod,
+        "container": spec.container,
+        "job": spec.job,
+    }
 
 
 def _in_flight(spec: FleetSpec, plan: PodPlan, counts: list[int], step: int) -> list[float]:
@@ -311,7 +325,7 @@ def _in_flight(spec: FleetSpec, plan: PodPlan, counts: list[int], step: int) -> 
         (spec.ttft_median_s + spec.stream_median_s) * plan.latency_factor, spec.sigma
     )
     out = [0.0]
-    for a, b in zip(counts, counts[1:], strict=False):
+    for a, b in itertools.pairwise(counts):
         out.append(float(round((b - a) / step * e2e_mean)))
     out[0] = out[1] if len(out) > 1 else 0.0
     return out
@@ -338,9 +352,14 @@ def iter_fleet_series(
     for name, buckets, median in histograms:
         for p in plans:
             yield from _histogram(
-                name, _app_labels(spec, p), buckets, median * p.latency_factor, spec.sigma,
-                n_of(p), times,
-            )  # fmt: skip
+                name,
+                _app_labels(spec, p),
+                buckets,
+                median * p.latency_factor,
+                spec.sigma,
+                n_of(p),
+                times,
+            )
 
     for p in plans:
         flight = _in_flight(spec, p, n_of(p), step_s)
@@ -400,16 +419,20 @@ def _request_series(
 def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -> Iterator[Series]:
     hpas: list[tuple[str, HpaSpec, int]] = []
     if spec.hpa is not None:
-        main = sum(1 for p in plans if p.namespace == spec.namespace and
-                   p.model_name == spec.model_name)  # fmt: skip
+        main = sum(
+            1 for p in plans if p.namespace == spec.namespace and p.model_name == spec.model_name
+        )
         hpas.append((spec.namespace, spec.hpa, main))
         hpas += [(spec.namespace, HpaSpec(name=n), main) for n in spec.extra_hpas]
         if spec.other_namespace:
             hpas.append((spec.other_namespace, spec.hpa, spec.other_namespace_pods))
     values: list[tuple[str, dict[str, str], float]] = []
     for namespace, hpa, pods in hpas:
-        labels = {"namespace": namespace, "horizontalpodautoscaler": hpa.name,
-                  "job": "kube-state-metrics"}  # fmt: skip
+        labels = {
+            "namespace": namespace,
+            "horizontalpodautoscaler": hpa.name,
+            "job": "kube-state-metrics",
+        }
         current = hpa.current_replicas if hpa.current_replicas is not None else pods
         desired = hpa.desired_replicas if hpa.desired_replicas is not None else current
         values += [
@@ -421,10 +444,15 @@ def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -
                 "spec_target_metric",
                 {**labels, "metric_name": hpa.target_metric, "metric_target_type": hpa.target_type},
                 hpa.target_value,
-            ),  # fmt: skip
+            ),
         ]
-    for suffix in ("status_current_replicas", "status_desired_replicas", "spec_min_replicas",
-                   "spec_max_replicas", "spec_target_metric"):  # fmt: skip
+    for suffix in (
+        "status_current_replicas",
+        "status_desired_replicas",
+        "spec_min_replicas",
+        "spec_max_replicas",
+        "spec_target_metric",
+    ):
         for name, labels, value in values:
             if name == suffix:
                 yield HPA_PREFIX + suffix, labels, [(t, value) for t in times]
@@ -448,8 +476,12 @@ def _escape(value: str) -> str:
 
 
 def _write_family_header(out: TextIO, name: str, types: Mapping[str, str]) -> str:
-    for suffix, kind in (("_bucket", "histogram"), ("_sum", "histogram"),
-                         ("_count", "histogram"), ("_total", "counter")):  # fmt: skip
+    for suffix, kind in (
+        ("_bucket", "histogram"),
+        ("_sum", "histogram"),
+        ("_count", "histogram"),
+        ("_total", "counter"),
+    ):
         if name.endswith(suffix) and types.get(name[: -len(suffix)]) == kind:
             family = name[: -len(suffix)]
             out.write(f"# TYPE {family} {kind}\n")
