@@ -37,10 +37,6 @@ def _metric(h: HistogramSummary) -> str:
     return md_code(h.metric) if h.metric else fmt.NA
 
 
-def _metric(h: HistogramSummary) -> str:
-    return md_code(h.metric) if h.metric else fmt.NA
-
-
 def _pct(h: HistogramSummary, name: str) -> str:
     value = getattr(h, name)
     return fmt.seconds(value, overflowed=name in h.overflowed)
