@@ -276,7 +276,8 @@ def advise_buckets(
     The new top is the next 1-2-5 value above: ``E2E_FACTOR`` x the end-to-end p99 when
     that p99 is not itself overflowed, else ``MEAN_FACTOR`` x the mean (_sum/_count),
     else ``TOP_FACTOR`` x the current top; never below ``MIN_TOP_FACTOR`` x the current
-    top when observations overflow it.
+    top when observations overflow it. ``bounds``, ``mean_seconds``, ``e2e_buckets`` and
+    ``p99_seconds`` are in seconds.
     """
     finite = sorted(b for b in bounds if math.isfinite(b) and b > 0)
     if not finite:
@@ -303,26 +304,27 @@ def advise_buckets(
         how = f"{MEAN_FACTOR:g} x the mean from _sum/_count ({_fmt(mean_seconds)})"
     else:
         estimate = TOP_FACTOR * top
-        how = (
-            f"{TOP_FACTOR:g} x the current top bucket ({_fmt(top)}), as nothing else shows the tail"
-        )
+        how = f"{TOP_FACTOR:g} x the current top ({_fmt(top)}; no end-to-end p99 or mean known)"
     target = max(estimate, floor)
     if not math.isfinite(target) or target <= 0:
         return None
     new_top = _nice_at_least(target)
     if new_top <= top:
         new_top = _nice_at_least(top * 1.000001)
-    why = (
-        f"{overflow_fraction:.2%} of observations exceed the top bucket {_fmt(top)}"
-        if overflowing
-        else f"the p99 ({_fmt(p99_seconds or top)}) lies in the top bucket ({_fmt(top)})"
-    )
-    floor_note = (
-        f", at least {MIN_TOP_FACTOR:g} x the current top"
-        if overflowing and floor > estimate
-        else ""
-    )
-    basis = f"{why}; new top {_fmt(new_top)} = next 1-2-5 value above {how}{floor_note}."
+    if overflowing:
+        why = f"{overflow_fraction:.2%} of observations exceed the top bucket {_fmt(top)}"
+    else:
+        why = f"the p99 ({_fmt(p99_seconds or top)}) lies in the top bucket ({_fmt(top)})"
+    if estimate >= floor:
+        rule = f"at or above {how}"
+    elif overflowing:
+        rule = (
+            f"at or above {MIN_TOP_FACTOR:g} x the current top ({_fmt(floor)}), "
+            f"as {how} = {_fmt(estimate)} is lower"
+        )
+    else:
+        rule = f"above the current top, as {how} = {_fmt(estimate)} is lower"
+    basis = f"{why}; new top {_fmt(new_top)} = the next 1-2-5 value {rule}."
     return BucketAdvice(buckets=_propose(finite[0], new_top), basis=basis)
 
 
