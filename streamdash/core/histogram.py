@@ -34,6 +34,8 @@ MIN_TOP_FACTOR = 2.0
 """The new top is at least this x the current top whenever observations overflow it."""
 ADVICE_MIN_COUNT = 10
 ADVICE_MAX_COUNT = 16
+_MIN_ADVICE_SECONDS = 1e-9
+_MAX_ADVICE_SECONDS = 1e12
 _COARSE_MANTISSAS = (1.0, 2.0, 5.0)
 _FINE_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)
 
@@ -247,7 +249,7 @@ def _nice_series(low: float, top: float, mantissas: Sequence[float]) -> list[flo
 
 def _propose(low_bound: float | None, top: float) -> tuple[float, ...]:
     """About 10-16 nice, roughly geometric bounds ending at ``top``, keeping low bounds."""
-    low = low_bound if low_bound is not None and 0 < low_bound < top else top / 1e4
+    low = max(low_bound, top / 1e8) if low_bound is not None and 0 < low_bound < top else top / 1e4
     series = _nice_series(low, top, _COARSE_MANTISSAS)
     if len(series) < ADVICE_MIN_COUNT:
         series = _nice_series(low, top, _FINE_MANTISSAS)
@@ -306,11 +308,13 @@ def advise_buckets(
         estimate = TOP_FACTOR * top
         how = f"{TOP_FACTOR:g} x the current top ({_fmt(top)}; no end-to-end p99 or mean known)"
     target = max(estimate, floor)
-    if not math.isfinite(target) or target <= 0:
-        return None
+    if not _MIN_ADVICE_SECONDS <= target <= _MAX_ADVICE_SECONDS:
+        return None  # not a latency (also catches NaN)
     new_top = _nice_at_least(target)
     if new_top <= top:
         new_top = _nice_at_least(top * 1.000001)
+    if not math.isfinite(new_top):
+        return None
     if overflowing:
         why = f"{overflow_fraction:.2%} of observations exceed the top bucket {_fmt(top)}"
     else:
