@@ -344,9 +344,10 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{file}{line}: not valid YAML: {exc.problem}") from None
+        problem = " ".join(str(exc.problem).split())
+        raise ConfigError(f"{file}{line}: not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{file}: not valid YAML: {' '.join(str(exc).split())}") from None
     settings = Settings(config_path=file)
     if root is None:
         return settings

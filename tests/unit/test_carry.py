@@ -1,0 +1,51 @@
+"""Carrying the last good values forward when a part of a refresh fails."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from streamdash.core.carry import carry_forward
+from streamdash.core.raw import SourceError
+from tests.support.raws import raw_answers
+from tests.unit.test_build import HPA, POD_GAUGES, TTFT
+
+
+def test_failed_part_keeps_last_good_values_and_is_marked_stale() -> None:
+    good = raw_answers(POD_GAUGES, ttft=TTFT, hpas=(HPA,), taken_at=100.0)
+    first = carry_forward(None, good)
+    assert first.stale == ()
+    broken = dataclasses.replace(
+        raw_answers({}, ttft=TTFT, taken_at=110.0),
+        errors=(SourceError("prometheus", "HTTP 503 from Prometheus", "gauges"),),
+    )
+    second = carry_forward(first, broken)
+    assert second.raw.open_fds == good.open_fds  # carried
+    assert [(p.part, p.panel, p.last_good_at) for p in second.stale] == [("gauges", "pods", 100.0)]
+    assert second.stale[0].reason == "HTTP 503 from Prometheus"
+    recovered = carry_forward(second, raw_answers(POD_GAUGES, ttft=TTFT, taken_at=120.0))
+    assert recovered.stale == ()
+
+
+def test_whole_source_down_marks_every_part_and_keeps_values() -> None:
+    first = carry_forward(None, raw_answers(POD_GAUGES, ttft=TTFT, hpas=(HPA,), taken_at=100.0))
+    down = dataclasses.replace(
+        raw_answers({}, taken_at=110.0),
+        histograms={},
+        errors=(SourceError("prometheus", "connection refused"),),
+    )
+    carried = carry_forward(first, down)
+    assert carried.raw.histograms["ttft"] == first.raw.histograms["ttft"]
+    assert carried.raw.hpas == (HPA,)
+    panels = {p.panel for p in carried.stale}
+    assert {"latency", "pods", "autoscaler"} <= panels
+    assert all(p.reason == "connection refused" for p in carried.stale)
+
+
+def test_never_good_part_stays_unknown() -> None:
+    broken = dataclasses.replace(
+        raw_answers({}, taken_at=110.0),
+        errors=(SourceError("prometheus", "timeout after 10 s", "gauges"),),
+    )
+    carried = carry_forward(None, broken)
+    assert carried.raw.open_fds == {}
+    assert carried.stale[0].last_good_at is None

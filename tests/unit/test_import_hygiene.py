@@ -1,0 +1,42 @@
+"""The headless path never imports textual; the core never imports any I/O library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CORE_MODULES = sorted(
+    f"streamdash.core.{p.stem}"
+    for p in (Path(__file__).resolve().parents[2] / "streamdash" / "core").glob("*.py")
+    if p.stem != "__init__"
+)
+
+
+def _loaded_after(imports: list[str]) -> set[str]:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in imports)
+    code += "print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_core_imports_no_io_or_ui_library() -> None:
+    assert CORE_MODULES, "no core modules found"
+    loaded = _loaded_after(CORE_MODULES)
+    for banned in ("textual", "rich", "httpx", "requests", "prometheus_api_client"):
+        assert banned not in loaded, f"the core pulled in {banned}"
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        ["streamdash.cli"],
+        ["streamdash.commands", "streamdash.live", "streamdash.export.markdown", "streamdash.export.json"],
+    ],
+)
+def test_headless_path_never_imports_textual(modules: list[str]) -> None:
+    loaded = _loaded_after(modules)
+    assert "textual" not in loaded
+    assert not any(m.startswith("textual.") for m in loaded)
