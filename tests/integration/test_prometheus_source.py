@@ -1,0 +1,422 @@
+"""PrometheusSource against a real Prometheus over a backfilled synthetic fleet."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamdash.core.raw import RawAnswers
+from streamdash.presets import load_preset
+from streamdash.settings import PrometheusSettings, Settings
+from streamdash.sources.prometheus import PrometheusSource
+from tests.support.fleet import FleetSpec, HpaSpec, fleet_series, main_pods, plan_fleet
+from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
+
+pytestmark = pytest.mark.integration
+
+END = 1_700_000_000.0
+WINDOW = 300
+BIG = FleetSpec(
+    pods=60,
+    namespace="llm",
+    slow_pods=1,
+    fd_near_limit_pods=1,
+    other_namespace="llm-staging",
+    other_model="mistral",
+)
+SMALL = FleetSpec(
+    pods=3, namespace="small", deployment="small-serve", hpa=HpaSpec(name="small-serve"),
+    extra_hpas=("batch-jobs",), seed=11,
+)  # fmt: skip
+ODD_MODEL = 'lla"ma\\x\ny'
+ODD = FleetSpec(pods=2, namespace="odd", model_name=ODD_MODEL, hpa=None, seed=3)
+
+
+def _settings(url: str, **overrides: Any) -> Settings:
+    prom = overrides.pop("prometheus", PrometheusSettings(url=url, timeout_seconds=5.0))
+    overrides.setdefault("preset", load_preset("vllm"))
+    return Settings(prometheus=prom, **overrides)
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    series: list[Any] = []
+    types: dict[str, str] = {}
+    for spec in (BIG, SMALL, ODD):
+        s, t = fleet_series(spec, END, duration_s=600, step_s=15)
+        series += s
+        types.update(t)
+    server = start_prometheus(
+        tmp_path_factory.mktemp("prom"), openmetrics=openmetrics_text(series, types)
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fetch(prom: PrometheusServer) -> Iterator[Callable[..., RawAnswers]]:
+    sources: list[PrometheusSource] = []
+
+    def run(with_history: bool = True, **overrides: Any) -> RawAnswers:
+        source = PrometheusSource(_settings(prom.url, **overrides))
+        sources.append(source)
+        return source.fetch(WINDOW, with_history=with_history, now=END)
+
+    yield run
+    for source in sources:
+        source.close()
+
+
+def _by_pod_le(rows: list[dict[str, Any]]) -> dict[str, dict[float, float]]:
+    out: dict[str, dict[float, float]] = {}
+    for row in rows:
+        out.setdefault(row["metric"]["pod"], {})[float(row["metric"]["le"])] = float(
+            row["value"][1]
+        )
+    return out
+
+
+def _by_pod(rows: list[dict[str, Any]]) -> dict[str, float]:
+    return {row["metric"]["pod"]: float(row["value"][1]) for row in rows}
+
+
+def _all_pods(raw: RawAnswers) -> set[str]:
+    pods: set[str] = set()
+    for h in raw.histograms.values():
+        pods |= set(h.by_pod) | set(h.sum_rate_by_pod) | set(h.count_rate_by_pod)
+    for values in (raw.open_fds, raw.max_fds, raw.cpu_cores, raw.cpu_request_cores, raw.in_flight):
+        pods |= set(values)
+    return pods
+
+
+def test_bucket_rates_equal_prometheus_own_answer(
+    prom: PrometheusServer, fetch: Callable[..., RawAnswers]
+) -> None:
+    raw = fetch(namespace="llm", selector='model_name="llama"', with_history=False)
+    assert raw.errors == ()
+    for kind, metric in (
+        ("ttft", "vllm:time_to_first_token_seconds"),
+        ("stream", "vllm:request_decode_time_seconds"),
+    ):
+        expected = _by_pod_le(
+            prom.query(
+                f'sum by (pod, le) (rate({metric}_bucket{{namespace="llm",model_name="llama"}}'
+                "[5m]))",
+                at=END,
+            )
+        )
+        got = raw.histograms[kind]
+        assert got.metric == metric
+        assert len(got.by_pod) == BIG.pods
+        assert {pod: dict(b) for pod, b in got.by_pod.items()} == expected
+        count = _by_pod(
+            prom.query(f'sum by (pod) (rate({metric}_count{{namespace="llm"}}[5m]))', at=END)
+        )
+        assert {p: v for p, v in count.items() if p in got.by_pod} == dict(got.count_rate_by_pod)
+    assert set(raw.histograms) == {"ttft", "stream", "itl", "e2e"}
+    assert all(len(b) == 23 for b in raw.histograms["ttft"].by_pod.values())  # 22 + +Inf
+    assert all(math.inf in b for b in raw.histograms["itl"].by_pod.values())
+
+
+def test_query_count_is_constant_and_what_prometheus_served(
+    prom: PrometheusServer, fetch: Callable[..., RawAnswers]
+) -> None:
+    counts = []
+    for namespace, pods in (("small", SMALL.pods), ("llm", BIG.pods)):
+        before = prom.requests_served()
+        raw = fetch(namespace=namespace, selector='model_name="llama"')
+        served = prom.requests_served() - before
+        assert raw.errors == ()
+        assert len(raw.histograms["ttft"].by_pod) == pods
+        assert raw.query_count == served == len(raw.queries)
+        counts.append(raw.query_count)
+    assert counts[0] == counts[1] <= 10
+
+
+def test_other_namespace_and_other_model_never_leak_in(fetch: Callable[..., RawAnswers]) -> None:
+    plans = plan_fleet(BIG)
+    staging = {p.pod for p in plans if p.namespace == "llm-staging"}
+    mistral = {p.pod for p in plans if p.model_name == "mistral"}
+    llama = set(main_pods(BIG))
+
+    raw = fetch(namespace="llm", selector='model_name="llama"')
+    assert _all_pods(raw) == llama
+    assert set(raw.cpu_cores) == set(raw.open_fds) == set(raw.in_flight) == llama
+
+    namespace_only = fetch(namespace="llm", with_history=False)
+    assert _all_pods(namespace_only) == llama | mistral
+
+    # Without a namespace the staging pods do come back: the filter above is real.
+    everywhere = fetch(selector='model_name="llama"', with_history=False)
+    assert staging <= _all_pods(everywhere)
+
+
+def test_cpu_excludes_pod_cgroup_and_pause_series(
+    prom: PrometheusServer, fetch: Callable[..., RawAnswers]
+) -> None:
+    raw = fetch(namespace="llm", selector='model_name="llama"', with_history=False)
+    per_container = _by_pod(
+        prom.query(
+            'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="llm",'
+            'container=~"vllm|proxy"}[5m]))',
+            at=END,
+        )
+    )
+    naive = _by_pod(
+        prom.query(
+            'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="llm"}[5m]))', at=END
+        )
+    )
+    assert len(raw.cpu_cores) == BIG.pods
+    for pod, cores in raw.cpu_cores.items():
+        assert cores == pytest.approx(per_container[pod], rel=1e-9)
+        assert naive[pod] > 1.9 * cores  # summing every series double counts
+    assert list(raw.cpu_request_cores.values()) == [pytest.approx(1.1)] * BIG.pods  # 1 + 0.1
+
+
+def test_hpa_by_name_the_only_one_or_none_with_a_reason(fetch: Callable[..., RawAnswers]) -> None:
+    only = fetch(namespace="llm", selector='model_name="llama"', with_history=False)
+    assert len(only.hpas) == 1
+    hpa = only.hpas[0]
+    assert (hpa.name, hpa.current_replicas, hpa.desired_replicas) == (
+        "llama-serve",
+        BIG.pods,
+        BIG.pods,
+    )
+    assert (hpa.min_replicas, hpa.max_replicas) == (2, 64)
+    assert (hpa.target_metric, hpa.target_type, hpa.target_value) == ("cpu", "utilization", 70)
+
+    named = fetch(namespace="small", hpa="batch-jobs", with_history=False)
+    assert [h.name for h in named.hpas] == ["batch-jobs"]
+
+    ambiguous = fetch(namespace="small", with_history=False)
+    assert ambiguous.hpas == ()
+    assert any("batch-jobs" in n and "small-serve" in n for n in ambiguous.notes)
+
+    missing = fetch(namespace="small", hpa="nope", with_history=False)
+    assert missing.hpas == ()
+    assert any("'nope' not found" in n for n in missing.notes)
+
+
+def test_history_series_and_cpu_implied_replicas(fetch: Callable[..., RawAnswers]) -> None:
+    raw = fetch(namespace="llm", selector='model_name="llama"')
+    assert raw.history is not None
+    series = raw.history.series
+    assert set(series) == {"ttft_p99", "stream_p99", "replicas", "cpu_implied_replicas"}
+    assert series["replicas"][-1].t == END
+    assert series["replicas"][-1].v == BIG.pods
+    cpu = sum(raw.cpu_cores.values())
+    request = sum(raw.cpu_request_cores.values()) / len(raw.cpu_request_cores)
+    assert series["cpu_implied_replicas"][-1].v == math.ceil(cpu / (request * 0.7))
+    assert all(p.v is None or p.v > 0 for p in series["ttft_p99"])
+
+
+def test_pod_history(prom: PrometheusServer) -> None:
+    source = PrometheusSource(_settings(prom.url, namespace="llm", selector='model_name="llama"'))
+    try:
+        pod = main_pods(BIG)[0]  # the pod near its FD limit
+        history = source.fetch_pod_history(pod, WINDOW, now=END)
+    finally:
+        source.close()
+    assert history is not None
+    assert set(history.series) == {"ttft_p99", "stream_p99", "open_fds", "cpu_cores", "in_flight"}
+    assert history.series["open_fds"][-1].v == BIG.near_limit_open_fds
+
+
+def test_label_values_with_quotes_backslashes_and_newlines(
+    fetch: Callable[..., RawAnswers],
+) -> None:
+    escaped = ODD_MODEL.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    raw = fetch(namespace="odd", selector=f'model_name="{escaped}"')
+    assert raw.errors == ()
+    assert set(raw.histograms["ttft"].by_pod) == set(main_pods(ODD))
+
+
+def test_in_flight_with_its_own_matchers(prom: PrometheusServer) -> None:
+    preset = load_preset("vllm")
+    for engine, expected in (("0", BIG.pods), ("1", 0)):
+        settings = _settings(
+            prom.url,
+            namespace="llm",
+            selector='model_name="llama"',
+            preset=replace(preset, in_flight=f'vllm:num_requests_running{{engine="{engine}"}}'),
+        )
+        source = PrometheusSource(settings)
+        try:
+            raw = source.fetch(WINDOW, with_history=False, now=END)
+        finally:
+            source.close()
+        assert raw.errors == ()
+        assert len(raw.in_flight) == expected
+
+
+def test_stopped_prometheus_gives_errors_not_exceptions(tmp_path: Path) -> None:
+    server = start_prometheus(tmp_path / "p")
+    url = server.url
+    server.stop()
+    source = PrometheusSource(_settings(url, namespace="llm"))
+    try:
+        raw = source.fetch(WINDOW, now=END)
+    finally:
+        source.close()
+    assert raw.query_count == len(raw.queries) > 0
+    assert {e.part for e in raw.errors} == set(raw.queries)
+    for error in raw.errors:
+        assert error.source == "prometheus"
+        assert "connection refused" in error.message
+        assert url in error.message
+        assert "\n" not in error.message
+    assert raw.histograms == {} and raw.hpas == () and raw.history is None
+
+
+# --------------------------------------------------------------------------- proxy
+
+
+class _Proxy(ThreadingHTTPServer):
+    """Forwards to Prometheus, recording request headers; ``mode`` injects faults."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = upstream
+        self.seen: list[dict[str, str]] = []
+        self.mode = "forward"
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: _Proxy
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.server.lock:
+            self.server.seen.append(dict(self.headers.items()))
+        mode = self.server.mode
+        if mode == "echo-401":
+            auth = self.headers.get("Authorization", "")
+            tenant = self.headers.get("X-Scope-OrgID", "")
+            self._reply(401, f"unauthorized: {auth} tenant {tenant}".encode(), "text/plain")
+            return
+        if mode == "not-json":
+            self._reply(200, b"<html>gateway says hi</html>", "text/html")
+            return
+        if mode == "status-error":
+            self._reply(
+                200, b'{"status":"error","errorType":"execution","error":"too many samples"}'
+            )
+            return
+        request = urllib.request.Request(
+            self.server.upstream + self.path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": self.headers.get("Content-Type", "")},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                status, payload = resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        if mode == "warn" and status == 200:
+            answer = json.loads(payload)
+            answer["warnings"] = ["partial response from store-2"]
+            payload = json.dumps(answer).encode()
+        self._reply(status, payload)
+
+
+@pytest.fixture
+def proxy(prom: PrometheusServer) -> Iterator[_Proxy]:
+    server = _Proxy(prom.url)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+TOKEN = "tok-9f8e7d6c5b4a"
+TENANT = "tenant-secret-42"
+
+
+def _proxied_source(proxy: _Proxy) -> PrometheusSource:
+    prom = PrometheusSettings(
+        url=proxy.url, bearer_token=TOKEN, headers={"X-Scope-OrgID": TENANT}, timeout_seconds=5.0
+    )
+    return PrometheusSource(
+        _settings(proxy.url, prometheus=prom, namespace="llm", selector='model_name="llama"')
+    )
+
+
+def test_bearer_token_and_tenant_header_reach_the_server(proxy: _Proxy) -> None:
+    source = _proxied_source(proxy)
+    try:
+        raw = source.fetch(WINDOW, now=END)
+    finally:
+        source.close()
+    assert raw.errors == ()
+    assert len(raw.histograms["ttft"].by_pod) == BIG.pods
+    assert len(proxy.seen) == raw.query_count
+    for headers in proxy.seen:
+        assert headers["Authorization"] == f"Bearer {TOKEN}"
+        assert headers["X-Scope-OrgID"] == TENANT
+    for text in (repr(raw), repr(source), str(raw.queries)):
+        assert TOKEN not in text and TENANT not in text
+
+
+@pytest.mark.parametrize(
+    ("mode", "fragment"),
+    [
+        ("echo-401", "HTTP 401 Unauthorized (check the bearer token or basic auth)"),
+        ("not-json", "malformed JSON"),
+        ("status-error", '"status":"error": execution: too many samples'),
+    ],
+)
+def test_failures_are_one_line_without_secrets(proxy: _Proxy, mode: str, fragment: str) -> None:
+    proxy.mode = mode
+    source = _proxied_source(proxy)
+    try:
+        raw = source.fetch(WINDOW, now=END)
+    finally:
+        source.close()
+    assert {e.part for e in raw.errors} == set(raw.queries)
+    for error in raw.errors:
+        assert fragment in error.message
+        assert "\n" not in error.message
+    assert TOKEN not in repr(raw) and TENANT not in repr(raw)
+
+
+def test_prometheus_warnings_become_notes(proxy: _Proxy) -> None:
+    proxy.mode = "warn"
+    source = _proxied_source(proxy)
+    try:
+        raw = source.fetch(WINDOW, with_history=False, now=END)
+    finally:
+        source.close()
+    assert raw.errors == ()
+    warned = [n for n in raw.notes if "partial response from store-2" in n]
+    assert len(warned) == raw.query_count

@@ -1,0 +1,191 @@
+"""PromQL builders: escaping, selector parsing and merging, query shapes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamdash.sources import promql
+from streamdash.sources.promql import Matcher, Scope
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("llama", '"llama"'),
+        ('a"b', '"a\\"b"'),
+        ("a\\b", '"a\\\\b"'),
+        ("a\nb", '"a\\nb"'),
+        ("tab\there", '"tab\\there"'),
+        ("esc\x1b[0m", '"esc\\u001b[0m"'),
+        ('\\"', '"\\\\\\""'),
+    ],
+)
+def test_quote_escapes(value: str, expected: str) -> None:
+    assert promql.quote(value) == expected
+
+
+@given(st.text())
+def test_quote_round_trips_through_the_parser(value: str) -> None:
+    rendered = Matcher("model_name", "=", value).render()
+    assert promql.parse_matchers(rendered) == (Matcher("model_name", "=", value),)
+    assert "\n" not in rendered
+
+
+@given(st.text(), st.text())
+def test_a_hostile_namespace_stays_one_matcher(namespace: str, model: str) -> None:
+    scope = Scope.build(namespace or "ns", f"model_name={promql.quote(model)}")
+    text = promql.selector("vllm:x_bucket", scope.app)
+    name, matchers = promql.parse_metric_selector(text)
+    assert name == "vllm:x_bucket"
+    assert matchers == (
+        Matcher("namespace", "=", namespace or "ns"),
+        Matcher("model_name", "=", model),
+    )
+
+
+def test_parse_matchers_accepts_the_usual_forms() -> None:
+    text = """{model_name="llama", job=~'vllm.*' ,pod!~`canary-.*`, x!="a\\"b"}"""
+    assert promql.parse_matchers(text) == (
+        Matcher("model_name", "=", "llama"),
+        Matcher("job", "=~", "vllm.*"),
+        Matcher("pod", "!~", "canary-.*"),
+        Matcher("x", "!=", 'a"b'),
+    )
+    assert promql.parse_matchers(None) == ()
+    assert promql.parse_matchers("  ") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('model_name="llama', "unterminated string"),
+        ("model_name=llama", "expected a quoted value"),
+        ('model_name=="x"', "expected a quoted value"),
+        ('model_name<"x"', "expected =, !=, =~ or !~"),
+        ('a="1" b="2"', "expected ','"),
+        ('{a="1"', "missing closing"),
+        ('9a="1"', "expected a label name"),
+        ('a="\\q"', "unknown escape"),
+    ],
+)
+def test_parse_matchers_rejects_bad_input_in_one_line(text: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match="selector") as info:
+        promql.parse_matchers(text)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_parse_metric_selector_splits_name_and_matchers() -> None:
+    assert promql.parse_metric_selector("vllm:num_requests_running") == (
+        "vllm:num_requests_running",
+        (),
+    )
+    assert promql.parse_metric_selector('conn{state="active"}') == (
+        "conn",
+        (Matcher("state", "=", "active"),),
+    )
+    with pytest.raises(ValueError, match="invalid metric name"):
+        promql.parse_metric_selector('bad-name{state="active"}')
+
+
+def test_scope_rejects_a_bad_pod_label() -> None:
+    with pytest.raises(ValueError, match="invalid label name"):
+        Scope.build("ns", None, pod_label="pod-name")
+
+
+def test_in_flight_with_its_own_matchers_is_merged_with_the_scope() -> None:
+    scope = Scope.build("ingress", 'model_name="llama"')
+    query = promql.pod_gauges(
+        'nginx_ingress_controller_nginx_process_connections{state="active"}', scope
+    )
+    assert (
+        'sum by (pod) (nginx_ingress_controller_nginx_process_connections{state="active",'
+        'namespace="ingress",model_name="llama"})'
+    ) in query
+    # FD gauges come from the process collector: namespace only.
+    assert 'max by (pod) (process_open_fds{namespace="ingress"})' in query
+    assert 'max by (pod) (process_max_fds{namespace="ingress"})' in query
+
+
+def test_pod_gauges_without_in_flight_has_two_parts() -> None:
+    query = promql.pod_gauges(None, Scope.build(None, None))
+    assert query.count("label_replace(") == 2
+    assert "process_open_fds)" in query  # no empty braces
+
+
+def test_bucket_rate_shape_and_custom_pod_label() -> None:
+    scope = Scope.build("llm", 'model_name="llama"', pod_label="kubernetes_pod_name")
+    assert promql.bucket_rates("vllm:time_to_first_token_seconds", scope, 300) == (
+        "sum by (kubernetes_pod_name, le) (rate(vllm:time_to_first_token_seconds_bucket"
+        '{namespace="llm",model_name="llama"}[300s]))'
+    )
+
+
+def test_sum_count_tags_every_part() -> None:
+    scope = Scope.build("llm", None)
+    query = promql.sum_count_rates(["a_seconds", "b_seconds"], scope, 60)
+    assert query.count(" or ") == 3
+    for tag in ("sum:a_seconds", "count:a_seconds", "sum:b_seconds", "count:b_seconds"):
+        assert f'"{promql.PART_LABEL}", "{tag}"' in query
+    assert 'rate(b_seconds_count{namespace="llm"}[60s])' in query
+
+
+def test_cpu_excludes_pod_cgroup_and_pause_and_uses_namespace_only() -> None:
+    scope = Scope.build("llm", 'model_name="llama"')
+    query = promql.cpu(scope, 300)
+    assert (
+        'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="llm",container!="",'
+        'container!="POD"}[300s]))'
+    ) in query
+    assert (
+        'sum by (pod) (kube_pod_container_resource_requests{namespace="llm",resource="cpu",'
+        'unit="core"})'
+    ) in query
+    assert "model_name" not in query
+
+
+def test_hpa_query_is_one_selector() -> None:
+    query = promql.hpa(Scope.build("llm", 'model_name="x"'))
+    assert query.startswith('{__name__=~"kube_horizontalpodautoscaler_(status_current_replicas|')
+    assert query.endswith(',namespace="llm"}')
+    assert promql.hpa(Scope.build(None, None)).endswith('spec_target_metric)"}')
+
+
+def test_history_has_four_tagged_parts_and_the_hpa_target() -> None:
+    scope = Scope.build("llm", None)
+    fleet = promql.fleet_pods(["ttft_seconds"], "running", scope)
+    assert fleet is not None
+    query = promql.history("ttft_seconds", "stream_seconds", fleet, scope, 300, "serve", 0.7)
+    assert query is not None
+    for part in ("ttft_p99", "stream_p99", "replicas", "cpu_implied_replicas"):
+        assert f'"{part}"' in query
+    assert "histogram_quantile(0.99, sum by (le) (rate(ttft_seconds_bucket" in query
+    assert 'horizontalpodautoscaler="serve"' in query
+    assert "/ 100 or vector(0.7)" in query
+    assert "ceil(" in query
+
+
+def test_fleet_pods_renames_a_custom_pod_label() -> None:
+    scope = Scope.build("llm", None, pod_label="instance_pod")
+    fleet = promql.fleet_pods(["x"], None, scope)
+    assert fleet is not None
+    assert fleet.startswith("group by (pod) (label_replace(group by (instance_pod)")
+    assert promql.fleet_pods([], None, scope) is None
+
+
+def test_pod_history_pins_the_pod_with_escaping() -> None:
+    scope = Scope.build("llm", None)
+    query = promql.pod_history('p"1', "ttft", None, "running", scope, 300)
+    assert 'pod="p\\"1"' in query
+    for part in ("ttft_p99", "open_fds", "cpu_cores", "in_flight"):
+        assert f'"{part}"' in query
+    assert "stream_p99" not in query
+
+
+def test_duration_and_step() -> None:
+    assert promql.duration(300) == "300s"
+    assert promql.duration(0.2) == "1s"
+    assert promql.history_step(3600) == 15
+    assert promql.history_step(86400) == 360
