@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from streamdash.core.autoscaler import autoscaler_view, pick_hpa
+from streamdash.core.carry import bucket_kinds
 from streamdash.core.findings import (
     divergence_findings,
     fd_findings,
@@ -39,7 +40,7 @@ def _latency(raw: RawAnswers, preset: Preset) -> dict[str, HistogramSummary]:
             e2e_raw=raw.histograms.get("e2e"),
             preset_name=preset.name,
         )
-        promql = raw.queries.get(kind)
+        promql = next((q for name, q in raw.queries.items() if kind in bucket_kinds(name)), None)
         out[kind] = dataclasses.replace(summary, promql=promql) if promql else summary
     return out
 
@@ -75,7 +76,7 @@ def build_snapshot(
         notes.append(f"HPA {settings.hpa!r} was not found in kube-state-metrics.")
     findings = [
         *overflow_findings(latency),
-        *fd_findings(pods, settings.thresholds, raw.queries.get("gauges")),
+        *fd_findings(pods, settings.thresholds, raw.queries.get("pod_gauges")),
         *divergence_findings(
             autoscaler,
             settings.thresholds,

@@ -16,21 +16,28 @@ from streamdash.core.raw import HISTOGRAM_KINDS, RawAnswers, SourceError
 from streamdash.core.snapshot import StalePart
 
 PART_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "gauges": ("open_fds", "max_fds", "in_flight"),
+    "pod_gauges": ("open_fds", "max_fds", "in_flight"),
     "cpu": ("cpu_cores", "cpu_request_cores"),
     "hpa": ("hpas",),
     "history": ("history",),
 }
-"""Query parts and the RawAnswers fields they fill (histogram kinds are handled apart)."""
+"""Query parts and the RawAnswers fields they fill. Histogram parts are named
+``<kind>[+<kind>...]_buckets`` (kinds sharing one metric) and ``sum_count``."""
 
 PANELS: Mapping[str, str] = {
-    **{kind: "latency" for kind in HISTOGRAM_KINDS},
-    "sums": "latency",
+    "sum_count": "latency",
     "history": "latency",
-    "gauges": "pods",
+    "pod_gauges": "pods",
     "cpu": "autoscaler",
     "hpa": "autoscaler",
 }
+
+
+def bucket_kinds(part: str) -> tuple[str, ...]:
+    """Histogram kinds a ``*_buckets`` part fills (empty for other parts)."""
+    if not part.endswith("_buckets"):
+        return ()
+    return tuple(k for k in part[: -len("_buckets")].split("+") if k in HISTOGRAM_KINDS)
 
 
 def panel_of(part: str | None) -> str:
@@ -39,6 +46,8 @@ def panel_of(part: str | None) -> str:
         return "all"
     if part.startswith("lb"):
         return "lb"
+    if bucket_kinds(part):
+        return "latency"
     return PANELS.get(part, "all")
 
 
@@ -51,7 +60,7 @@ class Carried:
 
 
 def _all_parts(raw: RawAnswers) -> set[str]:
-    return set(raw.queries) | set(PART_FIELDS) | set(raw.histograms)
+    return set(raw.queries)
 
 
 def carry_forward(
@@ -87,11 +96,20 @@ def carry_forward(
         if last is not None:
             good_at[part] = last
         if prev_raw is not None:
-            if part in HISTOGRAM_KINDS and part in prev_raw.histograms:
-                histograms[part] = prev_raw.histograms[part]
+            for kind in bucket_kinds(part):
+                if kind in prev_raw.histograms:
+                    histograms[kind] = prev_raw.histograms[kind]
+            if part == "sum_count":
+                for kind, hist in histograms.items():
+                    old = prev_raw.histograms.get(kind)
+                    if old is not None:
+                        histograms[kind] = dataclasses.replace(
+                            hist,
+                            sum_rate_by_pod=old.sum_rate_by_pod,
+                            count_rate_by_pod=old.count_rate_by_pod,
+                        )
             for name in PART_FIELDS.get(part, ()):
                 changes[name] = getattr(prev_raw, name)
-        if part in current.queries or part in PART_FIELDS or part in HISTOGRAM_KINDS:
-            stale.append(StalePart(part, panel_of(part), reason, last))
+        stale.append(StalePart(part, panel_of(part), reason, last))
     raw = dataclasses.replace(current, histograms=histograms, **changes)  # type: ignore[arg-type]
     return Carried(raw=raw, stale=tuple(stale), good_at=good_at)

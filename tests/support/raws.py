@@ -52,6 +52,13 @@ def raw_answers(
         cpu_request_cores=pick("request"),
         in_flight=pick("in_flight"),
         hpas=hpas,
-        queries={"ttft": "sum by (pod, le) (rate(x_bucket[5m]))"},
+        queries={
+            "ttft_buckets": "sum by (pod, le) (rate(ttft_bucket[5m]))",
+            "stream_buckets": "sum by (pod, le) (rate(stream_bucket[5m]))",
+            "sum_count": "rate(x_sum[5m]) or rate(x_count[5m])",
+            "pod_gauges": "process_open_fds or process_max_fds",
+            "cpu": "sum by (pod) (rate(container_cpu_usage_seconds_total[5m]))",
+            "hpa": "kube_horizontalpodautoscaler_status_current_replicas",
+        },
         query_count=6,
     )

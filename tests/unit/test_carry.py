@@ -16,11 +16,11 @@ def test_failed_part_keeps_last_good_values_and_is_marked_stale() -> None:
     assert first.stale == ()
     broken = dataclasses.replace(
         raw_answers({}, ttft=TTFT, taken_at=110.0),
-        errors=(SourceError("prometheus", "HTTP 503 from Prometheus", "gauges"),),
+        errors=(SourceError("prometheus", "HTTP 503 from Prometheus", "pod_gauges"),),
     )
     second = carry_forward(first, broken)
     assert second.raw.open_fds == good.open_fds  # carried
-    assert [(p.part, p.panel, p.last_good_at) for p in second.stale] == [("gauges", "pods", 100.0)]
+    assert [(p.part, p.panel, p.last_good_at) for p in second.stale] == [("pod_gauges", "pods", 100.0)]
     assert second.stale[0].reason == "HTTP 503 from Prometheus"
     recovered = carry_forward(second, raw_answers(POD_GAUGES, ttft=TTFT, taken_at=120.0))
     assert recovered.stale == ()
@@ -44,7 +44,7 @@ def test_whole_source_down_marks_every_part_and_keeps_values() -> None:
 def test_never_good_part_stays_unknown() -> None:
     broken = dataclasses.replace(
         raw_answers({}, taken_at=110.0),
-        errors=(SourceError("prometheus", "timeout after 10 s", "gauges"),),
+        errors=(SourceError("prometheus", "timeout after 10 s", "pod_gauges"),),
     )
     carried = carry_forward(None, broken)
     assert carried.raw.open_fds == {}
