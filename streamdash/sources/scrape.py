@@ -1,0 +1,491 @@
+"""Direct-scrape source: read the pods' own ``/metrics`` when there is no Prometheus.
+
+Each ``fetch`` GETs every configured target concurrently (one round), parses the text
+with ``prometheus_client``'s parser and keeps the round per target. Rates come from two
+consecutive successful scrapes of the same target, with Prometheus's counter semantics:
+``increase = cur - prev``, or ``cur`` when the counter went down (it restarted from 0).
+A series seen only once (new pod, new bucket) has no rate yet and is left out, as a
+Prometheus ``rate`` over one sample is empty; a series that disappeared is left out.
+Every target's rate divides by the time between the starts of the two rounds it was
+scraped in, so all targets of a refresh share one interval.
+
+The first ``fetch`` has no previous round: it scrapes twice, ``prime_seconds`` apart.
+The answer is the same ``RawAnswers`` the Prometheus source gives (``source_kind``
+``scrape``); a target that is down or answers garbage becomes one ``SourceError``
+(``source="scrape:<url>"``, ``part="target"``) and the other targets still count; when
+no target answers, an extra error with ``part=None`` marks the whole source down.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from streamdash.core.raw import HISTOGRAM_KINDS, HistogramRaw, HpaRaw, RawAnswers, SourceError
+from streamdash.redact import redact_url
+from streamdash.settings import Preset, ScrapeTarget, Settings
+from streamdash.sources.promql import Matcher, parse_matchers, parse_metric_selector
+
+SOURCE_KIND = "scrape"
+ERROR_PART = "target"
+MAX_BODY_BYTES = 20_000_000
+"""Answers longer than this are refused (a pod's /metrics is tens of kilobytes)."""
+ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"
+
+OPEN_FDS = "process_open_fds"
+MAX_FDS = "process_max_fds"
+CPU_COUNTER = "container_cpu_usage_seconds_total"
+CPU_REQUESTS = "kube_pod_container_resource_requests"
+CPU_REQUESTS_LEGACY = "kube_pod_container_resource_requests_cpu_cores"
+HPA_PREFIX = "kube_horizontalpodautoscaler_"
+K8S_POD_LABELS = ("pod", "pod_name")
+"""Pod labels of cAdvisor / kube-state-metrics series (``pod_name`` before k8s 1.16)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+LabelSet = tuple[tuple[str, str], ...]
+Samples = Mapping[str, Mapping[LabelSet, float]]
+"""Sample name -> label set (sorted pairs) -> value."""
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """One parsed answer of one target; ``at`` is the round's start (monotonic seconds)."""
+
+    at: float
+    samples: Samples
+
+
+class ScrapeError(ValueError):
+    """A target's answer that cannot be used; the message is one line."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = _CONTROL.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_exposition(text: str) -> dict[str, dict[LabelSet, float]]:
+    """Parse Prometheus text format into samples (``ScrapeError`` on bad input).
+
+    Uses ``prometheus_client.parser``; sample names stay as exposed (``_bucket``,
+    ``_sum``, ``_count``, ``_total``, colons included). NaN samples are dropped.
+    """
+    out: dict[str, dict[LabelSet, float]] = defaultdict(dict)
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                value = float(sample.value)
+                if math.isnan(value):
+                    continue
+                out[sample.name][tuple(sorted(sample.labels.items()))] = value
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ScrapeError(f"not Prometheus text format: {_one_line(str(exc))}") from None
+    return dict(out)
+
+
+# --------------------------------------------------------------------------- delta math
+
+
+def counter_increase(prev: float, cur: float) -> float:
+    """Prometheus's increase between two samples: a decrease means a restart from 0."""
+    return cur - prev if cur >= prev else cur
+
+
+def series_increases(
+    prev: Mapping[LabelSet, float], cur: Mapping[LabelSet, float]
+) -> dict[LabelSet, float]:
+    """Per-series increase for series present in both scrapes (others have no rate)."""
+    return {
+        labels: counter_increase(prev[labels], value)
+        for labels, value in cur.items()
+        if labels in prev
+    }
+
+
+def series_rates(prev: Scrape | None, cur: Scrape, name: str) -> dict[LabelSet, float]:
+    """Per-second rate of every series of ``name`` between two scrapes (empty without
+    a previous scrape or a positive interval)."""
+    if prev is None or cur.at <= prev.at:
+        return {}
+    dt = cur.at - prev.at
+    before = prev.samples.get(name, {})
+    return {k: v / dt for k, v in series_increases(before, cur.samples.get(name, {})).items()}
+
+
+# --------------------------------------------------------------------------- label logic
+
+
+def matches(labels: Mapping[str, str], matchers: Sequence[Matcher]) -> bool:
+    """PromQL matcher semantics: a missing label is the empty string; regexes anchor."""
+    for m in matchers:
+        value = labels.get(m.name, "")
+        if m.op == "=" and value != m.value:
+            return False
+        if m.op == "!=" and value == m.value:
+            return False
+        if m.op in ("=~", "!~"):
+            hit = re.fullmatch(m.value, value) is not None
+            if hit != (m.op == "=~"):
+                return False
+    return True
+
+
+def target_host(url: str) -> str:
+    """``host:port`` of a target URL (the pod name of last resort)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or url
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return url
+
+
+@dataclass(frozen=True)
+class _View:
+    """How one target's samples map to pods under the settings."""
+
+    target: ScrapeTarget
+    namespace: str | None
+    pod_labels: tuple[str, ...]
+
+    def keep(self, labels: Mapping[str, str]) -> bool:
+        ns = labels.get("namespace")
+        return self.namespace is None or not ns or ns == self.namespace
+
+    def pod(self, labels: Mapping[str, str]) -> str:
+        if self.target.pod:
+            return self.target.pod
+        for name in self.pod_labels:
+            value = labels.get(name)
+            if value:
+                return value
+        return target_host(self.target.url)
+
+
+@dataclass(frozen=True)
+class TargetRound:
+    """One target's previous and current scrape (``prev`` None: no rates yet)."""
+
+    target: ScrapeTarget
+    prev: Scrape | None
+    cur: Scrape
+
+
+def _add(into: dict[str, float], key: str, value: float) -> None:
+    into[key] = into.get(key, 0.0) + value
+
+
+def _each(
+    rounds: Iterable[TargetRound],
+    view_of: Callable[[ScrapeTarget], _View],
+    name: str,
+    rates: bool,
+    matchers: Sequence[Matcher] = (),
+) -> Iterable[tuple[_View, dict[str, str], float]]:
+    """(view, labels, value or rate) of every kept series of ``name``."""
+    for r in rounds:
+        view = view_of(r.target)
+        values = series_rates(r.prev, r.cur, name) if rates else r.cur.samples.get(name, {})
+        for label_set, value in values.items():
+            labels = dict(label_set)
+            if view.keep(labels) and matches(labels, matchers):
+                yield view, labels, value
+
+
+def _histogram(
+    rounds: Sequence[TargetRound],
+    view_of: Callable[[ScrapeTarget], _View],
+    metric: str,
+    selector: Sequence[Matcher],
+) -> HistogramRaw:
+    by_pod: dict[str, dict[float, float]] = defaultdict(dict)
+    for view, labels, rate in _each(rounds, view_of, f"{metric}_bucket", True, selector):
+        try:
+            le = float(labels["le"])
+        except (KeyError, ValueError):
+            continue
+        pod = by_pod[view.pod(labels)]
+        pod[le] = pod.get(le, 0.0) + rate
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for suffix, into in (("_sum", sums), ("_count", counts)):
+        for view, labels, rate in _each(rounds, view_of, metric + suffix, True, selector):
+            _add(into, view.pod(labels), rate)
+    return HistogramRaw(
+        metric=metric,
+        by_pod={pod: dict(buckets) for pod, buckets in by_pod.items()},
+        sum_rate_by_pod=sums,
+        count_rate_by_pod=counts,
+    )
+
+
+def _hpas(
+    rounds: Sequence[TargetRound], view_of: Callable[[ScrapeTarget], _View], only: str | None
+) -> tuple[HpaRaw, ...]:
+    fields: dict[str, dict[str, float]] = defaultdict(dict)
+    simple = {
+        "status_current_replicas": "current_replicas",
+        "status_desired_replicas": "desired_replicas",
+        "spec_min_replicas": "min_replicas",
+        "spec_max_replicas": "max_replicas",
+    }
+    targets: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+
+    def name_of(labels: Mapping[str, str]) -> str | None:
+        name = labels.get("horizontalpodautoscaler") or labels.get("hpa")
+        return name if name and (only is None or name == only) else None
+
+    for suffix, attr in simple.items():
+        for _, labels, value in _each(rounds, view_of, HPA_PREFIX + suffix, False):
+            hpa = name_of(labels)
+            if hpa:
+                fields[hpa][attr] = value
+    for _, labels, value in _each(rounds, view_of, HPA_PREFIX + "spec_target_metric", False):
+        hpa = name_of(labels)
+        if hpa:
+            targets[hpa].append(
+                (labels.get("metric_name", ""), labels.get("metric_target_type", ""), value)
+            )
+    out = []
+    for hpa in sorted(set(fields) | set(targets)):
+        found = sorted(targets.get(hpa, []), key=lambda t: (t[0] != "cpu", t[0], t[1]))
+        metric: str | None = found[0][0] if found else None
+        kind: str | None = found[0][1] if found else None
+        target_value: float | None = found[0][2] if found else None
+        attrs = fields.get(hpa, {})
+        out.append(
+            HpaRaw(
+                name=hpa,
+                current_replicas=attrs.get("current_replicas"),
+                desired_replicas=attrs.get("desired_replicas"),
+                min_replicas=attrs.get("min_replicas"),
+                max_replicas=attrs.get("max_replicas"),
+                target_metric=metric or None,
+                target_type=kind or None,
+                target_value=target_value,
+            )
+        )
+    return tuple(out)
+
+
+def answers_from_rounds(
+    settings: Settings,
+    preset: Preset,
+    rounds: Sequence[TargetRound],
+) -> dict[str, object]:
+    """The RawAnswers fields computed from one refresh's rounds (pure).
+
+    Keys: ``histograms``, ``open_fds``, ``max_fds``, ``in_flight``, ``cpu_cores``,
+    ``cpu_request_cores``, ``hpas``. Raises ValueError (one line) for a bad selector or
+    in-flight metric in the settings.
+    """
+    app_pod_labels = tuple(dict.fromkeys((settings.pod_label, "pod")))
+    k8s_pod_labels = tuple(dict.fromkeys((settings.pod_label, *K8S_POD_LABELS)))
+    app_views = {r.target: _View(r.target, settings.namespace, app_pod_labels) for r in rounds}
+    k8s_views = {r.target: _View(r.target, settings.namespace, k8s_pod_labels) for r in rounds}
+    selector = parse_matchers(settings.selector)
+    histograms = {}
+    for kind in HISTOGRAM_KINDS:
+        metric = preset.histogram(kind).metric
+        if metric:
+            histograms[kind] = _histogram(rounds, app_views.__getitem__, metric, selector)
+    open_fds: dict[str, float] = {}
+    max_fds: dict[str, float] = {}
+    for name, into in ((OPEN_FDS, open_fds), (MAX_FDS, max_fds)):
+        for view, labels, value in _each(rounds, app_views.__getitem__, name, False):
+            pod = view.pod(labels)
+            into[pod] = max(into.get(pod, value), value)
+    in_flight: dict[str, float] = {}
+    if preset.in_flight:
+        metric, extra = parse_metric_selector(preset.in_flight, "in_flight")
+        for view, labels, value in _each(
+            rounds, app_views.__getitem__, metric, False, (*extra, *selector)
+        ):
+            _add(in_flight, view.pod(labels), value)
+    cpu: dict[str, float] = {}
+    for view, labels, rate in _each(rounds, k8s_views.__getitem__, CPU_COUNTER, True):
+        container = labels.get("container", labels.get("container_name", ""))
+        if container not in ("", "POD"):
+            _add(cpu, view.pod(labels), rate)
+    requests: dict[str, float] = {}
+    for view, labels, value in _each(rounds, k8s_views.__getitem__, CPU_REQUESTS, False):
+        if labels.get("resource") == "cpu":
+            _add(requests, view.pod(labels), value)
+    for view, labels, value in _each(rounds, k8s_views.__getitem__, CPU_REQUESTS_LEGACY, False):
+        _add(requests, view.pod(labels), value)
+    return {
+        "histograms": histograms,
+        "open_fds": open_fds,
+        "max_fds": max_fds,
+        "in_flight": in_flight,
+        "cpu_cores": cpu,
+        "cpu_request_cores": requests,
+        "hpas": _hpas(rounds, k8s_views.__getitem__, settings.hpa),
+    }
+
+
+def interval_note(rounds: Sequence[TargetRound]) -> str | None:
+    """'rates from two scrapes N s apart' for the intervals used, None without rates."""
+    gaps = sorted({round(r.cur.at - r.prev.at, 1) for r in rounds if r.prev is not None})
+    if not gaps:
+        return None
+    text = f"{gaps[0]:g}" if len(gaps) == 1 else f"{gaps[0]:g}–{gaps[-1]:g}"
+    return f"rates from two scrapes {text} s apart (direct scrape: the window does not apply)"
+
+
+# --------------------------------------------------------------------------- the source
+
+
+class ScrapeSource:
+    """Scrapes ``settings.scrape`` targets directly; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        prime_seconds: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        from streamdash.presets import DEFAULT_PRESET, load_preset
+
+        self.settings = settings
+        self.preset = settings.preset or load_preset(DEFAULT_PRESET)
+        self.targets = tuple(settings.scrape)
+        self.prime_seconds = (
+            prime_seconds if prime_seconds is not None else min(2.0, settings.refresh_seconds)
+        )
+        verify: bool | str = settings.prometheus.ca_file or settings.prometheus.tls_verify
+        self._client = httpx.Client(
+            timeout=settings.prometheus.timeout_seconds,
+            verify=verify,
+            headers={"Accept": ACCEPT},
+            follow_redirects=False,
+            transport=transport,
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, min(16, len(self.targets))), thread_name_prefix="scrape"
+        )
+        self._last: dict[ScrapeTarget, Scrape] = {}
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"direct scrape of {len(self.targets)} targets"
+
+    def close(self) -> None:
+        """Release the HTTP client and the worker threads."""
+        self._pool.shutdown(wait=True)
+        self._client.close()
+
+    def _get(self, target: ScrapeTarget, at: float) -> Scrape | SourceError:
+        where = redact_url(target.url)
+        source = f"{SOURCE_KIND}:{where}"
+        try:
+            with self._client.stream("GET", target.url) as resp:
+                if resp.status_code != 200:
+                    return SourceError(
+                        source, f"GET {where} answered HTTP {resp.status_code}", ERROR_PART
+                    )
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        return SourceError(
+                            source,
+                            f"GET {where}: answer larger than {MAX_BODY_BYTES} bytes",
+                            ERROR_PART,
+                        )
+        except httpx.HTTPError as exc:
+            detail = _one_line(str(exc)) or type(exc).__name__
+            return SourceError(source, f"GET {where} failed: {detail}", ERROR_PART)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return SourceError(source, f"{where}: answer is not UTF-8 text", ERROR_PART)
+        try:
+            return Scrape(at, parse_exposition(text))
+        except ScrapeError as exc:
+            return SourceError(source, f"{where}: {exc}", ERROR_PART)
+
+    def _round(self) -> list[tuple[ScrapeTarget, Scrape | SourceError]]:
+        at = time.monotonic()
+        futures = [(t, self._pool.submit(self._get, t, at)) for t in self.targets]
+        return [(t, f.result()) for t, f in futures]
+
+    def fetch(self, window_seconds: int, now: float | None = None) -> RawAnswers:
+        """Scrape every target once (twice on the first call) and return the answers.
+
+        Never raises for target failures: they are listed in ``errors``.
+        """
+        with self._lock:
+            return self._fetch(window_seconds, now)
+
+    def _fetch(self, window_seconds: int, now: float | None) -> RawAnswers:
+        taken_at = time.time() if now is None else now
+        sent = 0
+        if not self._last and self.targets:
+            for target, got in self._round():
+                sent += 1
+                if isinstance(got, Scrape):
+                    self._last[target] = got
+            time.sleep(self.prime_seconds)
+        results = self._round()
+        sent += len(results)
+        errors: list[SourceError] = []
+        rounds: list[TargetRound] = []
+        for target, got in results:
+            if isinstance(got, SourceError):
+                errors.append(got)
+                continue
+            rounds.append(TargetRound(target, self._last.get(target), got))
+            self._last[target] = got
+        if self.targets and not rounds:
+            errors.append(SourceError(SOURCE_KIND, "no scrape target answered", None))
+        if not self.targets:
+            errors.append(SourceError(SOURCE_KIND, "no scrape targets configured", None))
+        notes: list[str] = []
+        fields: dict[str, object] = {}
+        try:
+            fields = answers_from_rounds(self.settings, self.preset, rounds)
+        except ValueError as exc:
+            errors.append(SourceError(SOURCE_KIND, _one_line(str(exc)), "gauges"))
+        note = interval_note(rounds)
+        if note:
+            notes.append(note)
+        return RawAnswers(
+            taken_at=taken_at,
+            window_seconds=window_seconds,
+            source_kind=SOURCE_KIND,
+            source_url=", ".join(redact_url(t.url) for t in self.targets) or None,
+            queries=self._queries(),
+            query_count=sent,
+            errors=tuple(errors),
+            notes=tuple(notes),
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def _queries(self) -> dict[str, str]:
+        n = len(self.targets)
+        out = {}
+        for kind in HISTOGRAM_KINDS:
+            metric = self.preset.histogram(kind).metric
+            if metric:
+                out[kind] = f"{metric}_bucket: increase between two scrapes of {n} targets"
+        gauges = ", ".join(x for x in (OPEN_FDS, MAX_FDS, self.preset.in_flight) if x)
+        out["gauges"] = f"{gauges}: last scrape of {n} targets"
+        out["cpu"] = (
+            f"{CPU_COUNTER} (container not in '', 'POD'), {CPU_REQUESTS}{{resource=\"cpu\"}}"
+        )
+        out["hpa"] = f"{HPA_PREFIX}*: last scrape"
+        return out
