@@ -20,7 +20,9 @@ def test_failed_part_keeps_last_good_values_and_is_marked_stale() -> None:
     )
     second = carry_forward(first, broken)
     assert second.raw.open_fds == good.open_fds  # carried
-    assert [(p.part, p.panel, p.last_good_at) for p in second.stale] == [("pod_gauges", "pods", 100.0)]
+    assert [(p.part, p.panel, p.last_good_at) for p in second.stale] == [
+        ("pod_gauges", "pods", 100.0)
+    ]
     assert second.stale[0].reason == "HTTP 503 from Prometheus"
     recovered = carry_forward(second, raw_answers(POD_GAUGES, ttft=TTFT, taken_at=120.0))
     assert recovered.stale == ()

@@ -39,19 +39,34 @@ def test_example_config_parses_and_matches_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("prometheus:\n  timout: 3s\n", "cfg.yaml:2: prometheus.timout: unknown key (did you mean 'timeout'?)"),
+        (
+            "prometheus:\n  timout: 3s\n",
+            "cfg.yaml:2: prometheus.timout: unknown key (did you mean 'timeout'?)",
+        ),
         ("window: soon\n", "cfg.yaml:1: window: expected a duration"),
         ("preset: vlm\n", "cfg.yaml:1: preset: unknown preset 'vlm' (did you mean 'vllm'?)"),
         ("namespace: [a, b]\n", "cfg.yaml:1: namespace: expected a string"),
-        ("prometheus:\n  tls_verify: maybe\n", "cfg.yaml:2: prometheus.tls_verify: expected true or false"),
-        ("thresholds:\n  fd_warning: 0.95\n", "thresholds.fd_warning: must not be above fd_critical"),
+        (
+            "prometheus:\n  tls_verify: maybe\n",
+            "cfg.yaml:2: prometheus.tls_verify: expected true or false",
+        ),
+        (
+            "thresholds:\n  fd_warning: 0.95\n",
+            "thresholds.fd_warning: must not be above fd_critical",
+        ),
         ("load_balancers:\n  - kind: f5\n", "cfg.yaml:2: load_balancers[0].kind: expected one of"),
-        ("load_balancers:\n  - kind: haproxy\n", "load_balancers[0].url: a haproxy load balancer needs a url"),
+        (
+            "load_balancers:\n  - kind: haproxy\n",
+            "load_balancers[0].url: a haproxy load balancer needs a url",
+        ),
         ("scrape:\n  - {pod: x}\n", "scrape[0].url: each scrape target needs a url"),
         ("- 1\n", "cfg.yaml:1: the file: expected a mapping of keys"),
         ("a: [\n", "cfg.yaml:2: not valid YAML"),
         ("fallback: prometheus\n", "cfg.yaml:1: fallback: expected scrape"),
-        ("metrics:\n  ttft_unit_seconds: -1\n", "metrics.ttft_unit_seconds: expected a positive number"),
+        (
+            "metrics:\n  ttft_unit_seconds: -1\n",
+            "metrics.ttft_unit_seconds: expected a positive number",
+        ),
         ("window: 5m\nwindow: 1m\n", "cfg.yaml:2: window: given twice"),
     ],
 )
@@ -79,7 +94,9 @@ def test_secrets_come_from_env_and_files(tmp_path: Path) -> None:
 
 
 def test_missing_secret_env_names_the_key() -> None:
-    with pytest.raises(ConfigError, match=r"cfg.yaml:2: prometheus.bearer_token_env: .*TOKEN_X is not set"):
+    with pytest.raises(
+        ConfigError, match=r"cfg.yaml:2: prometheus.bearer_token_env: .*TOKEN_X is not set"
+    ):
         parse("prometheus:\n  bearer_token_env: TOKEN_X\n")
 
 
@@ -113,7 +130,9 @@ def test_xdg_config_is_found_when_no_local_file(tmp_path: Path) -> None:
 
 
 def test_metric_overrides_and_preset_units() -> None:
-    s = parse("preset: triton\nmetrics:\n  stream: my_stream_seconds\n  stream_includes_ttft: true\n")
+    s = parse(
+        "preset: triton\nmetrics:\n  stream: my_stream_seconds\n  stream_includes_ttft: true\n"
+    )
     assert s.preset is not None
     assert s.preset.ttft.unit_seconds == 0.001
     assert s.preset.stream.metric == "my_stream_seconds" and s.preset.stream.includes_ttft
@@ -132,19 +151,41 @@ def test_targets_file(tmp_path: Path) -> None:
         read_targets_file(f)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), (90, 90), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), (90, 90), ("250ms", 0.25)]
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
 _yaml_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3)
+    ),
     max_leaves=8,
 )
 _keys = st.sampled_from(
-    ["prometheus", "preset", "metrics", "window", "refresh", "thresholds", "load_balancers", "scrape",
-     "namespace", "keymap", "fallback", "cpu_target_utilization", "targets_file", "typo_key"]
+    [
+        "prometheus",
+        "preset",
+        "metrics",
+        "window",
+        "refresh",
+        "thresholds",
+        "load_balancers",
+        "scrape",
+        "namespace",
+        "keymap",
+        "fallback",
+        "cpu_target_utilization",
+        "targets_file",
+        "typo_key",
+    ]
 )
 
 
@@ -172,17 +213,26 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     cfg.write_text("prometheus:\n  url: http://127.0.0.1:1\nwindow: soon\n")
     proc = subprocess.run(
         [sys.executable, "-m", "streamdash", "snapshot", "--config", str(cfg)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"streamdash: {cfg}:3: window: expected a duration like 30s, 5m or 1h, got 'soon'"
+    assert (
+        proc.stderr.strip()
+        == f"streamdash: {cfg}:3: window: expected a duration like 30s, 5m or 1h, got 'soon'"
+    )
     assert "Traceback" not in proc.stderr
 
 
 def test_cli_without_source_points_to_demo(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "streamdash", "check"], capture_output=True, text=True, timeout=60,
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        [sys.executable, "-m", "streamdash", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert proc.returncode == 2
     assert "no source" in proc.stderr and "streamdash demo" in proc.stderr

@@ -28,16 +28,35 @@ def test_json_has_every_schema_key() -> None:
     assert doc["window_seconds"] == 300
     for kind in ("ttft", "stream"):
         assert set(doc["latency"][kind]) >= {
-            "metric", "p50", "p90", "p99", "rate_per_s", "top_finite_bucket",
-            "overflow_fraction", "overflowed",
+            "metric",
+            "p50",
+            "p90",
+            "p99",
+            "rate_per_s",
+            "top_finite_bucket",
+            "overflow_fraction",
+            "overflowed",
         }
     assert set(doc["pods"][0]) >= {
-        "pod", "open_connections", "open_fds", "max_fds", "fd_utilization", "cpu_cores",
-        "in_flight", "ttft_p99", "stream_p99",
+        "pod",
+        "open_connections",
+        "open_fds",
+        "max_fds",
+        "fd_utilization",
+        "cpu_cores",
+        "in_flight",
+        "ttft_p99",
+        "stream_p99",
     }
     assert set(doc["autoscaler"]) >= {
-        "name", "current_replicas", "desired_replicas", "cpu_cores", "cpu_request_cores",
-        "cpu_target_utilization", "cpu_implied_replicas", "divergence_ratio",
+        "name",
+        "current_replicas",
+        "desired_replicas",
+        "cpu_cores",
+        "cpu_request_cores",
+        "cpu_target_utilization",
+        "cpu_implied_replicas",
+        "divergence_ratio",
     }
     assert set(doc["findings"][0]) >= {"id", "severity", "subject", "summary", "evidence"}
     assert doc["errors"] == []
@@ -75,7 +94,9 @@ def test_markdown_shows_lower_bounds_and_tables() -> None:
 
 
 def test_markdown_escapes_hostile_labels() -> None:
-    md = render_markdown(snap(pods={HOSTILE: POD_GAUGES["b"]}, ttft={HOSTILE: TTFT["b"]}, stream={}))
+    md = render_markdown(
+        snap(pods={HOSTILE: POD_GAUGES["b"]}, ttft={HOSTILE: TTFT["b"]}, stream={})
+    )
     pods_table = md.split("## Pods", 1)[1].split("##", 1)[0]
     row = next(line for line in pods_table.splitlines() if "llama" in line)
     # the row still has exactly the table's columns: no raw | from the label

@@ -33,7 +33,12 @@ def test_core_imports_no_io_or_ui_library() -> None:
     "modules",
     [
         ["streamdash.cli"],
-        ["streamdash.commands", "streamdash.live", "streamdash.export.markdown", "streamdash.export.json"],
+        [
+            "streamdash.commands",
+            "streamdash.live",
+            "streamdash.export.markdown",
+            "streamdash.export.json",
+        ],
     ],
 )
 def test_headless_path_never_imports_textual(modules: list[str]) -> None:

@@ -26,8 +26,14 @@ def test_scrub_replaces_known_secrets() -> None:
 
 @pytest.mark.parametrize(
     ("value", "overflowed", "text"),
-    [(None, False, "n/a"), (0.28, False, "280 ms"), (2.9, False, "2.9 s"), (5.0, True, "> 5 s"),
-     (float("nan"), False, "n/a"), (7680.0, True, "> 128 min")],
+    [
+        (None, False, "n/a"),
+        (0.28, False, "280 ms"),
+        (2.9, False, "2.9 s"),
+        (5.0, True, "> 5 s"),
+        (float("nan"), False, "n/a"),
+        (7680.0, True, "> 128 min"),
+    ],
 )
 def test_seconds(value: float | None, overflowed: bool, text: str) -> None:
     assert fmt.seconds(value, overflowed) == text
