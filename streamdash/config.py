@@ -393,7 +393,11 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             fields["scrape"] = _scrape(doc, node, value)
         elif key == "targets_file" and value is not None:
             path = base / os.path.expanduser(_typed(doc, key, node, value, "str"))
-            fields["scrape"] = fields.get("scrape", ()) + read_targets_file(path)
+            try:
+                targets = read_targets_file(path)
+            except ConfigError as exc:
+                raise doc.fail(key, str(exc), node) from None
+            fields["scrape"] = fields.get("scrape", ()) + targets
         elif key == "fallback" and value is not None:
             if value != "scrape":
                 raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)

@@ -29,7 +29,10 @@ def raw_answers(
     hpas: tuple[HpaRaw, ...] = (),
     taken_at: float = 1_790_000_000.0,
 ) -> RawAnswers:
-    """RawAnswers with per-pod gauges ``pods[pod] = {open_fds, max_fds, cpu, request, in_flight}``."""
+    """RawAnswers with per-pod gauges.
+
+    ``pods[pod]`` has any of open_fds, max_fds, cpu, request, in_flight.
+    """
     pods = pods or {}
     histograms = {}
     if ttft is not None:
