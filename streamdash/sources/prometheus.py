@@ -13,6 +13,7 @@ directly so Prometheus's ``warnings`` and error bodies are not lost.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import socket
@@ -111,6 +112,8 @@ def _describe_http(response: requests.Response) -> str:
     hint = {401: " (check the bearer token or basic auth)", 403: " (access denied)"}.get(
         response.status_code, ""
     )
+    if hint:  # an auth failure's body may echo the credentials back: never show it
+        return f"{status}{hint}"
     try:
         body = response.json()
     except ValueError:
@@ -239,9 +242,9 @@ class PrometheusSource:
         if user is None and parts.username:
             user, password = parts.username, parts.password or ""
         auth = (user, password or "") if user is not None else None
-        self._secrets = tuple(
-            s for s in (prom.bearer_token, password, *prom.headers.values()) if s and len(s) >= 3
-        )
+        basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode() if auth else None
+        secrets = (prom.bearer_token, password, basic, *prom.headers.values())
+        self._secrets = tuple(s for s in secrets if s and len(s) >= 3)
 
         session = requests.Session()
         session.verify = prom.ca_file if prom.ca_file else prom.tls_verify
@@ -255,6 +258,7 @@ class PrometheusSource:
         )
         self._session = session
         self._pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="streamdash-prom")
+        self._closed = False
         self.last_history_error: SourceError | None = None
         """Why the last ``fetch_pod_history`` returned None (None when it succeeded)."""
 
@@ -342,13 +346,16 @@ class PrometheusSource:
         history_s = self._settings.history_seconds
         step = promql.history_step(history_s)
         futures: dict[str, Future[_Answer]] = {}
+        if self._closed:
+            answers = {name: _Answer(error="the source is closed") for name in queries}
+            return self._assemble(at, window_seconds, queries, answers, step, sent=0)
         for name, text in queries.items():
             if name == "history":
                 futures[name] = self._pool.submit(self._query_range, text, at - history_s, at, step)
             else:
                 futures[name] = self._pool.submit(self._query, text, at)
         answers = {name: f.result() for name, f in futures.items()}
-        return self._assemble(at, window_seconds, queries, answers, step)
+        return self._assemble(at, window_seconds, queries, answers, step, sent=len(futures))
 
     def _assemble(
         self,
@@ -357,6 +364,7 @@ class PrometheusSource:
         queries: Mapping[str, str],
         answers: Mapping[str, _Answer],
         step: int,
+        sent: int,
     ) -> RawAnswers:
         errors = [self._error(n, a.error) for n, a in answers.items() if a.error]
         notes = [
@@ -419,7 +427,7 @@ class PrometheusSource:
             hpas=hpas,
             history=history,
             queries=dict(queries),
-            query_count=len(answers),
+            query_count=sent,
             errors=tuple(errors),
             notes=tuple(notes),
         )
@@ -456,6 +464,7 @@ class PrometheusSource:
 
     def close(self) -> None:
         """Stop the worker threads and close the HTTP session."""
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 

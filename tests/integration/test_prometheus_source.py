@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,7 +21,14 @@ from streamdash.core.raw import RawAnswers
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
 from streamdash.sources.prometheus import PrometheusSource
-from tests.support.fleet import FleetSpec, HpaSpec, fleet_series, main_pods, plan_fleet
+from tests.support.fleet import (
+    FleetSpec,
+    HpaSpec,
+    fleet_series,
+    main_pods,
+    plan_fleet,
+    write_fleet_openmetrics,
+)
 from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
 
 pytestmark = pytest.mark.integration
@@ -277,6 +286,9 @@ def test_stopped_prometheus_gives_errors_not_exceptions(tmp_path: Path) -> None:
         assert url in error.message
         assert "\n" not in error.message
     assert raw.histograms == {} and raw.hpas == () and raw.history is None
+    closed = source.fetch(WINDOW, now=END)  # after close(): errors, nothing sent
+    assert closed.query_count == 0
+    assert {e.part for e in closed.errors} == set(closed.queries)
 
 
 # --------------------------------------------------------------------------- proxy
@@ -321,6 +333,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             tenant = self.headers.get("X-Scope-OrgID", "")
             self._reply(401, f"unauthorized: {auth} tenant {tenant}".encode(), "text/plain")
+            return
+        if mode == "slow":
+            time.sleep(1.5)
+            self._reply(200, b'{"status":"success","data":{"resultType":"vector","result":[]}}')
             return
         if mode == "not-json":
             self._reply(200, b"<html>gateway says hi</html>", "text/html")
@@ -420,3 +436,40 @@ def test_prometheus_warnings_become_notes(proxy: _Proxy) -> None:
     assert raw.errors == ()
     warned = [n for n in raw.notes if "partial response from store-2" in n]
     assert len(warned) == raw.query_count
+
+
+def test_a_slow_server_times_out_per_query(proxy: _Proxy) -> None:
+    proxy.mode = "slow"
+    prom = PrometheusSettings(url=proxy.url, timeout_seconds=0.3)
+    source = PrometheusSource(_settings(proxy.url, prometheus=prom, namespace="llm"))
+    try:
+        raw = source.fetch(WINDOW, with_history=False, now=END)
+    finally:
+        source.close()
+    assert {e.part for e in raw.errors} == set(raw.queries)
+    assert all("timed out after 0.3 s" in e.message for e in raw.errors)
+
+
+def test_credentials_in_the_url_become_basic_auth_and_never_show(proxy: _Proxy) -> None:
+    url = proxy.url.replace("http://", "http://ops:pa55-w0rd-xyz@")
+    source = PrometheusSource(_settings(url, namespace="llm", selector='model_name="llama"'))
+    try:
+        proxy.mode = "echo-401"
+        raw = source.fetch(WINDOW, with_history=False, now=END)
+    finally:
+        source.close()
+    assert raw.source_url == proxy.url
+    assert all(h["Authorization"].startswith("Basic ") for h in proxy.seen)
+    assert raw.errors and all("HTTP 401" in e.message for e in raw.errors)
+    basic = base64.b64encode(b"ops:pa55-w0rd-xyz").decode()
+    for text in (repr(raw), repr(source)):
+        assert "pa55-w0rd-xyz" not in text and "ops:" not in text and basic not in text
+
+
+def test_streamed_fleet_file_equals_the_rendered_series(tmp_path: Path) -> None:
+    spec = FleetSpec(pods=2, other_namespace="b", other_model="m", slow_pods=1, seed=5)
+    path = tmp_path / "fleet.om"
+    written = write_fleet_openmetrics(spec, path, END, duration_s=60, step_s=15)
+    series, types = fleet_series(spec, END, duration_s=60, step_s=15)
+    assert written == len(series)
+    assert path.read_text() == openmetrics_text(series, types)

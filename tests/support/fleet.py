@@ -14,9 +14,10 @@ replicas (autoscaler divergence). Everything derives from ``FleetSpec.seed``.
 
 Two outputs with the same content: ``fleet_series`` (a list for
 ``tests.support.prom.openmetrics_text``) and ``write_fleet_openmetrics`` (streams to a
-file, for 5,000-pod benchmarks). Counters are cumulative integers that start at a
-per-pod offset; bucket counts are ``round(N * cdf(le))`` so they are monotonic in
-both ``le`` and time.
+file, for 5,000-pod benchmarks: ~100 series and ~18 kB of text per pod and point, so
+5,000 pods x 15 points is ~1.4 GB; export fewer ``histograms`` or points to shrink it).
+Counters are cumulative integers that start at a per-pod offset; bucket counts are
+``round(N * cdf(le))`` so they are monotonic in both ``le`` and time.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class FleetSpec:
     sigma: float = 0.6
     """Log-normal spread of every latency."""
 
+    histograms: tuple[str, ...] = ("ttft", "stream", "itl", "e2e")
+    """Which vLLM histograms to export (fewer = smaller benchmark files)."""
     ttft_buckets: tuple[float, ...] = VLLM_TTFT_BUCKETS
     stream_buckets: tuple[float, ...] = VLLM_REQUEST_LATENCY_BUCKETS
     itl_buckets: tuple[float, ...] = VLLM_ITL_BUCKETS
@@ -343,13 +346,14 @@ def iter_fleet_series(
     def n_of(p: PodPlan) -> list[int]:
         return counts[p.pod + "\0" + p.namespace]
 
-    histograms = (
-        (TTFT_METRIC, spec.ttft_buckets, spec.ttft_median_s),
-        (STREAM_METRIC, spec.stream_buckets, spec.stream_median_s),
-        (ITL_METRIC, spec.itl_buckets, spec.itl_median_s),
-        (E2E_METRIC, spec.e2e_buckets, spec.ttft_median_s + spec.stream_median_s),
-    )
-    for name, buckets, median in histograms:
+    histograms = {
+        "ttft": (TTFT_METRIC, spec.ttft_buckets, spec.ttft_median_s),
+        "stream": (STREAM_METRIC, spec.stream_buckets, spec.stream_median_s),
+        "itl": (ITL_METRIC, spec.itl_buckets, spec.itl_median_s),
+        "e2e": (E2E_METRIC, spec.e2e_buckets, spec.ttft_median_s + spec.stream_median_s),
+    }
+    for kind in spec.histograms:
+        name, buckets, median = histograms[kind]
         for p in plans:
             yield from _histogram(
                 name,
