@@ -1,0 +1,336 @@
+"""The streamdash TUI: polls a ``Refresher`` in a worker thread and shows Snapshots.
+
+Entry point: ``run_tui(settings, refresher) -> int``. The UI thread never waits on I/O:
+``Refresher.refresh`` runs in an exclusive thread worker that posts a ``PollResult``
+(a newer result replaces a queued older one). A refresh that raises never ends the app:
+the last snapshot stays on screen, every panel marked stale with the one-line error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Snapshot
+from streamdash.refresh import Refresher
+from streamdash.settings import Settings
+from streamdash.tui.bindings import (
+    APP_BINDINGS,
+    DASHBOARD_BINDINGS,
+    next_window,
+    window_label,
+)
+from streamdash.tui.dashboard import DashboardScreen
+from streamdash.tui.help import SECTIONS, HelpScreen
+from streamdash.tui.panels.findings import FindingsPanel
+from streamdash.tui.panels.pods import PodsPanel
+from streamdash.tui.screens.finding import FindingScreen
+from streamdash.tui.screens.pod import PodScreen
+from streamdash.tui.status import PANELS, age_text, one_line, panel_status
+from streamdash.tui.themes import DEFAULT_THEME, load_themes
+
+Clock = Callable[[], float]
+
+
+class PollResult(Message):
+    """One refresh's outcome: a snapshot, or the one-line error of a refresh that raised."""
+
+    def __init__(
+        self, snapshot: Snapshot | None, error: str | None, description: str | None, window: int
+    ) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.error = error
+        self.description = description
+        self.window = window
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PollResult)
+
+
+class StreamdashApp(App[int]):
+    """The on-call dashboard. ``timed_polling=False`` polls only on ``r``/``w`` and once at
+    start (tests); ``clock`` gives "now" for data ages (tests pin it)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "streamdash"
+    BINDINGS = APP_BINDINGS
+
+    def __init__(
+        self,
+        settings: Settings,
+        refresher: Refresher,
+        *,
+        clock: Clock = time.time,
+        timed_polling: bool = True,
+        theme_dirs: Iterable[Path] | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.refresher = refresher
+        self.clock = clock
+        self.timed_polling = timed_polling
+        self.theme_dirs = list(theme_dirs) if theme_dirs is not None else None
+        self.window_seconds = settings.window_seconds
+        self.paused = False
+        self.snapshot: Snapshot | None = None
+        self.failure: str | None = None
+        self.description = ""
+        self.theme_names: list[str] = []
+        self.keymap: dict[str, str] = dict(settings.keymap)
+        self._refresh_lock = threading.Lock()
+        self._polling = False
+
+    def say(self, message: str, **options: object) -> None:
+        """``notify`` with markup off: messages carry paths, names and label values."""
+        self.notify(message, markup=False, **options)  # type: ignore[arg-type]
+
+    # ----- start-up -------------------------------------------------------------------
+    async def on_mount(self) -> None:
+        self._load_themes()
+        self._apply_keymap()
+        await self.push_screen(DashboardScreen(self.settings))
+        try:
+            self.description = fmt.safe_label(self.refresher.describe(), 160)
+        except Exception as exc:  # a broken describe() must not stop the dashboard
+            self.description = f"(source: {one_line(exc)})"
+        self.poll()
+        if self.timed_polling:
+            self.set_interval(self.settings.refresh_seconds, self._poll_tick)
+        self.set_interval(1.0, self.update_status)
+        self.update_status()
+
+    def _load_themes(self) -> None:
+        loaded = load_themes(self.theme_dirs)
+        for theme in loaded.themes:
+            self.register_theme(theme)
+            self.theme_names.append(theme.name)
+        for problem in loaded.problems:
+            self.say(problem, title="Theme file skipped", severity="warning")
+        self.set_theme(self.settings.theme)
+
+    def set_theme(self, name: str) -> None:
+        """Switch to theme ``name``; an unknown name falls back to the default, with a notice."""
+        if name in self.available_themes:
+            self.theme = name
+            return
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = fallback
+        self.say(
+            f"Unknown theme {fmt.safe_label(name, 60)!r}; using {fallback}",
+            title="Theme",
+            severity="warning",
+        )
+
+    def _apply_keymap(self) -> None:
+        known = {b.id for _section, bindings in SECTIONS for b in bindings if b.id}
+        unknown = sorted(set(self.keymap) - known)
+        if unknown:
+            self.say(
+                "Unknown key binding id(s) in keymap: " + ", ".join(unknown),
+                title="Keymap",
+                severity="warning",
+            )
+        self.set_keymap({k: v for k, v in self.keymap.items() if k in known})
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        """The dashboard screen (the bottom of the screen stack once mounted)."""
+        for candidate in self.screen_stack:
+            if isinstance(candidate, DashboardScreen):
+                return candidate
+        raise LookupError("dashboard screen not mounted")
+
+    # ----- polling --------------------------------------------------------------------
+    def _poll_tick(self) -> None:
+        if not self.paused and not self._polling:
+            self.poll()
+
+    def poll(self) -> None:
+        """Start a refresh now over the current window (replacing a queued one)."""
+        self._polling = True
+        self._poll_worker(self.window_seconds)
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_worker(self, window: int) -> None:
+        worker = get_current_worker()
+        with self._refresh_lock:  # one refresh() at a time; queued stale polls give up
+            if worker.is_cancelled:
+                return
+            try:
+                snapshot = self.refresher.refresh(window)
+                description = self.refresher.describe()
+            except Exception as exc:  # shown as stale + one line, never a traceback
+                self.post_message(PollResult(None, one_line(exc), None, window))
+                return
+        if not worker.is_cancelled:
+            self.post_message(PollResult(snapshot, None, description, window))
+
+    @on(PollResult)
+    def _on_poll_result(self, message: PollResult) -> None:
+        self._polling = False
+        if message.window != self.window_seconds:
+            return  # answered for a window the user has already left
+        if message.snapshot is None:
+            self.failure = message.error
+        else:
+            self.failure = None
+            self.snapshot = message.snapshot
+            if message.description:
+                self.description = fmt.safe_label(message.description, 160)
+            self.dashboard.show_snapshot(message.snapshot)
+        self.update_status()
+
+    def update_status(self) -> None:
+        """Refresh the header line and every panel's age / stale mark (cheap, 1 Hz)."""
+        try:
+            dashboard = self.dashboard
+        except LookupError:
+            return
+        now = self.clock()
+        statuses = {
+            name: panel_status(
+                name, self.snapshot, now, self.settings.refresh_seconds, self.failure
+            )
+            for name in PANELS
+        }
+        dashboard.show_statuses(statuses)
+        dashboard.show_header(self.header_text(now))
+
+    def header_text(self, now: float) -> Text:
+        """Pause state, data age, window, refresh interval, namespace, source: the most
+        urgent first, so an 80-column terminal cuts only the source address."""
+        snap = self.snapshot
+        namespace = self.settings.namespace or (snap.namespace if snap else None)
+        text = Text()
+        if self.paused:
+            text.append(" PAUSED ", style="bold reverse")
+        elif self.failure:
+            text.append(" REFRESH FAILED ", style="bold reverse")
+        else:
+            text.append("live", style="bold")
+        age = age_text(now - snap.taken_at) if snap else "n/a"
+        text.append(f" │ data {age} old")
+        text.append(f" │ window {window_label(self.window_seconds)}")
+        text.append(f" │ every {fmt.seconds(self.settings.refresh_seconds)}")
+        text.append(f" │ ns {fmt.safe_label(namespace, 60) if namespace else 'all'}")
+        text.append(f" │ {self.description or 'connecting…'}")
+        return text
+
+    # ----- actions --------------------------------------------------------------------
+    def action_quit_dashboard(self) -> None:
+        self.exit(0)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    def action_refresh_now(self) -> None:
+        self.poll()
+        self.say("Refreshing…", timeout=2)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.say("Paused: press p to resume" if self.paused else "Resumed", timeout=3)
+        if not self.paused:
+            self.poll()
+        self.update_status()
+
+    def action_cycle_window(self) -> None:
+        self.window_seconds = next_window(self.window_seconds)
+        self.say(f"Window {window_label(self.window_seconds)}", timeout=2)
+        self.poll()
+        self.update_status()
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names or [self.theme]
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.say(f"Theme {self.theme}", timeout=2)
+
+    def action_export(self) -> None:
+        if self.snapshot is None:
+            self.say("Nothing to export yet: no snapshot", severity="warning")
+            return
+        try:
+            from streamdash.export.files import ExportError, write_export
+            from streamdash.export.markdown import render_markdown
+        except ImportError as exc:
+            self.say(f"Export unavailable: {one_line(exc)}", severity="error")
+            return
+        directory = Path(self.settings.export_dir) if self.settings.export_dir else Path.cwd()
+        now = datetime.fromtimestamp(self.clock()).astimezone()
+        try:
+            path = write_export(render_markdown(self.snapshot), directory, now)
+        except ExportError as exc:
+            self.say(fmt.safe_label(str(exc), 300), title="Export failed", severity="error")
+            return
+        self.say(str(path), title="Exported", timeout=8)
+
+    @on(PodsPanel.PodChosen)
+    def _open_pod(self, message: PodsPanel.PodChosen) -> None:
+        self.push_screen(
+            PodScreen(
+                message.row,
+                self.refresher.pod_history,
+                self.window_seconds,
+                self.settings.thresholds,
+                clock=self.clock,
+            )
+        )
+
+    @on(FindingsPanel.FindingChosen)
+    def _open_finding(self, message: FindingsPanel.FindingChosen) -> None:
+        self.push_screen(FindingScreen(message.finding))
+
+    # ----- command palette ------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in APP_BINDINGS:
+            action = binding.action
+            yield SystemCommand(
+                f"streamdash: {binding.description}",
+                f"key {self.get_key_display(binding)}",
+                partial(self.run_action, action),
+            )
+        for binding in DASHBOARD_BINDINGS:
+            yield SystemCommand(
+                f"streamdash: {binding.description}",
+                f"key {self.get_key_display(binding)}",
+                partial(self._dashboard_action, binding.action),
+            )
+
+    def _dashboard_action(self, action: str) -> None:
+        if self.screen is not self.dashboard:
+            self.pop_screen()
+        self.run_action(action, self.dashboard)
+
+    def on_unmount(self) -> None:
+        try:
+            self.refresher.close()
+        except Exception as exc:  # closing must not turn a clean quit into a traceback
+            self.log.warning(f"refresher.close failed: {one_line(exc)}")
+
+
+def run_tui(settings: Settings, refresher: Refresher) -> int:
+    """Run the dashboard until the user quits; return the exit code (0 on ``q``)."""
+    app = StreamdashApp(settings, refresher)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return result if isinstance(result, int) else 0
+
+
+__all__ = ["PollResult", "StreamdashApp", "run_tui"]

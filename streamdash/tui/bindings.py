@@ -1,0 +1,79 @@
+"""Every key of the dashboard, as Textual ``Binding``s with stable ids.
+
+Users remap keys by id in the settings (``keymap: {export: "x"}``); the app passes that
+mapping to ``App.set_keymap``. The help screen is generated from these lists, so it
+cannot drift from what the keys do.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+WINDOWS: tuple[int, ...] = (60, 300, 900, 3600)
+"""Windows ``w`` cycles through, in seconds."""
+
+APP_BINDINGS: list[Binding] = [
+    Binding("q", "quit_dashboard", "Quit", id="quit"),
+    Binding("question_mark", "help", "Help", key_display="?", id="help"),
+    Binding("e", "export", "Export", id="export"),
+    Binding("r", "refresh_now", "Refresh", id="refresh"),
+    Binding("p", "toggle_pause", "Pause", id="pause"),
+    Binding("w", "cycle_window", "Window", id="window"),
+    Binding("t", "cycle_theme", "Theme", id="theme"),
+]
+
+DASHBOARD_BINDINGS: list[Binding] = [
+    Binding("tab", "next_panel", "Next panel", show=False, id="next_panel"),
+    Binding("shift+tab", "previous_panel", "Previous panel", show=False, id="previous_panel"),
+    Binding("1", "show_panel('latency')", "Latency", show=False, id="panel_latency"),
+    Binding("2", "show_panel('pods')", "Pods", show=False, id="panel_pods"),
+    Binding("3", "show_panel('autoscaler')", "Autoscaler", show=False, id="panel_autoscaler"),
+    Binding("4", "show_panel('lb')", "Load balancer", show=False, id="panel_lb"),
+    Binding("5", "show_panel('findings')", "Findings", show=False, id="panel_findings"),
+    Binding("slash", "filter", "Filter pods", key_display="/", id="filter"),
+]
+
+TABLE_BINDINGS: list[Binding] = [
+    Binding("j", "cursor_down", "Down", show=False, id="table_down"),
+    Binding("k", "cursor_up", "Up", show=False, id="table_up"),
+    Binding("s", "sort_next", "Sort by next column", show=False, id="sort"),
+    Binding("S", "sort_reverse", "Reverse sort", show=False, id="sort_reverse"),
+]
+"""Inside the pods and findings tables (Enter opens the row's detail screen)."""
+
+SCROLL_BINDINGS: list[Binding] = [
+    Binding("j", "scroll_down", "Scroll down", show=False, id="scroll_down"),
+    Binding("k", "scroll_up", "Scroll up", show=False, id="scroll_up"),
+]
+"""Inside the latency, autoscaler and load-balancer panels."""
+
+DETAIL_BINDINGS: list[Binding] = [
+    Binding("escape", "close", "Back", id="back"),
+    Binding("j", "scroll_down", "Scroll down", show=False, id="detail_down"),
+    Binding("k", "scroll_up", "Scroll up", show=False, id="detail_up"),
+]
+
+FIXED_KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "Open the selected pod or finding"),
+    ("up / down", "Move inside a panel"),
+    ("click header", "Sort the pods table by that column"),
+    ("ctrl+p", "Command palette: every action by name"),
+)
+"""Keys Textual widgets own (no id, not remappable), listed in help for completeness."""
+
+
+def next_window(current: int) -> int:
+    """The window after ``current`` in ``WINDOWS`` (wrapping; unknown: the next larger)."""
+    for window in WINDOWS:
+        if window > current:
+            return window
+    return WINDOWS[0]
+
+
+def window_label(seconds: int) -> str:
+    """``60`` -> ``1m``, ``3600`` -> ``1h``, ``90`` -> ``90s``."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"

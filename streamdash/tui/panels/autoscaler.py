@@ -1,0 +1,126 @@
+"""Autoscaler panel: the HPA's replicas against what CPU alone implies, and over time."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import AutoscalerView, Snapshot
+from streamdash.tui.charts import draw_series, history_key
+from streamdash.tui.palette import Palette
+from streamdash.tui.panels.base import Panel
+from streamdash.tui.panels.latency import ScrollBody
+
+CHART_SERIES = ("replicas", "cpu_implied_replicas")
+NO_HPA = (
+    "No autoscaler data. Name the HorizontalPodAutoscaler with `hpa:` in the config "
+    "(kube-state-metrics must export kube_horizontalpodautoscaler_* to Prometheus)."
+)
+
+
+def _target(view: AutoscalerView) -> str:
+    if view.target_metric is None:
+        return fmt.NA
+    text = view.target_metric
+    if view.target_type:
+        text += f" ({view.target_type}"
+        if view.target_value is not None:
+            text += f" {fmt.count(view.target_value)}"
+        text += ")"
+    return text
+
+
+def autoscaler_table(
+    view: AutoscalerView | None, palette: Palette, divergence_threshold: float
+) -> RenderableType:
+    """Replica numbers, CPU basis and divergence, as plain text."""
+    if view is None:
+        return Text(NO_HPA, style=palette.muted)
+    table = Table(box=None, padding=(0, 1), show_header=False, show_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=False)
+    ratio = view.divergence_ratio
+    diverged = ratio is not None and ratio >= divergence_threshold
+    rows: list[tuple[str, Text]] = [
+        ("HPA", Text(fmt.safe_label(view.name))),
+        (
+            "replicas",
+            Text(
+                f"{fmt.count(view.current_replicas)} now, "
+                f"{fmt.count(view.desired_replicas)} desired"
+            ),
+        ),
+        ("min / max", Text(f"{fmt.count(view.min_replicas)} / {fmt.count(view.max_replicas)}")),
+        (
+            "CPU needs",
+            Text(
+                f"{fmt.count(view.cpu_implied_replicas)} replicas",
+                style=palette.warning if diverged else "",
+            ),
+        ),
+        ("divergence", Text(fmt.multiple(ratio), style=palette.warning if diverged else "")),
+        ("target", Text(fmt.safe_label(_target(view)))),
+        (
+            "CPU",
+            Text(
+                f"{fmt.cores(view.cpu_cores)} cores used, "
+                f"{fmt.cores(view.cpu_request_cores)} requested/pod, "
+                f"target {fmt.ratio(view.cpu_target_utilization)}"
+                + (f" ({view.cpu_target_source})" if view.cpu_target_source else "")
+            ),
+        ),
+    ]
+    for label, value in rows:
+        table.add_row(Text(label), value)
+    if diverged:
+        note = Text(
+            f"Running {fmt.multiple(ratio)} the pods CPU needs: streams are bound by "
+            "connections, not CPU.",
+            style=palette.warning,
+        )
+        return Group(table, note)
+    return table
+
+
+class AutoscalerPanel(Panel):
+    PANEL = "autoscaler"
+
+    def __init__(self, divergence_threshold: float) -> None:
+        super().__init__()
+        self.divergence_threshold = divergence_threshold
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="panel-body"):
+            with ScrollBody(classes="numbers"):
+                yield Static("", id="autoscaler-numbers")
+            yield PlotextPlot(id="autoscaler-chart", classes="chart")
+
+    def focus_target(self) -> Widget:
+        return self.query_one(ScrollBody)
+
+    def data_key(self, snapshot: Snapshot) -> object:
+        return (
+            snapshot.autoscaler,
+            history_key(snapshot.history, CHART_SERIES),
+            snapshot.taken_at if snapshot.history else None,
+        )
+
+    def render_data(self, snapshot: Snapshot) -> None:
+        self.query_one("#autoscaler-numbers", Static).update(
+            autoscaler_table(snapshot.autoscaler, self.palette, self.divergence_threshold)
+        )
+        draw_series(
+            self.query_one("#autoscaler-chart", PlotextPlot),
+            snapshot.history,
+            snapshot.taken_at,
+            (("replicas", "replicas", "cyan"), ("cpu_implied_replicas", "CPU-implied", "orange")),
+            title="replicas vs CPU-implied",
+            ylabel="pods",
+        )

@@ -1,0 +1,95 @@
+"""Findings panel: every finding worst first, severity-coloured; Enter shows evidence.
+
+Below the table: the refresh's source errors and notes. Summaries may embed label
+values, so everything is plain ``Text``.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Finding, Snapshot
+from streamdash.tui.palette import Palette
+from streamdash.tui.panels.base import Panel
+from streamdash.tui.panels.table import NavTable
+
+
+def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
+    style = palette.severity(finding.severity)
+    return [
+        Text(finding.severity.upper(), style=style),
+        Text(fmt.safe_label(finding.subject, 40)),
+        Text(fmt.safe_label(finding.summary, 400)),
+    ]
+
+
+def errors_view(snapshot: Snapshot, palette: Palette) -> RenderableType:
+    lines: list[Text] = []
+    for error in snapshot.errors:
+        part = f" [{fmt.safe_label(error.part, 40)}]" if error.part else ""
+        line = Text(f"error {fmt.safe_label(error.source, 40)}{part}: ", style=palette.error)
+        line.append(fmt.safe_label(error.message, 300))
+        lines.append(line)
+    for note in snapshot.notes:
+        lines.append(Text(f"note: {fmt.safe_label(note, 300)}", style=palette.muted))
+    if not snapshot.findings and not snapshot.errors:
+        lines.insert(
+            0, Text("No findings: nothing looks wrong in this window.", style=palette.muted)
+        )
+    return Group(*lines)
+
+
+class FindingsPanel(Panel):
+    PANEL = "findings"
+
+    class FindingChosen(Message):
+        def __init__(self, finding: Finding) -> None:
+            super().__init__()
+            self.finding = finding
+
+    def compose_body(self) -> ComposeResult:
+        yield NavTable(id="findings-table")
+        yield Static("", id="findings-errors")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(NavTable)
+        table.add_column("severity", key="severity")
+        table.add_column("subject", key="subject")
+        table.add_column("summary", key="summary")
+
+    def focus_target(self) -> Widget:
+        return self.query_one(NavTable)
+
+    def data_key(self, snapshot: Snapshot) -> object:
+        return (snapshot.findings, snapshot.errors, snapshot.notes)
+
+    def render_data(self, snapshot: Snapshot) -> None:
+        palette = self.palette
+        table = self.query_one(NavTable)
+        cursor = table.cursor_row
+        table.clear()
+        for index, finding in enumerate(snapshot.findings):
+            table.add_row(*finding_cells(finding, palette), key=str(index))
+        if snapshot.findings:
+            table.move_cursor(row=min(cursor, len(snapshot.findings) - 1))
+        self.query_one("#findings-errors", Static).update(errors_view(snapshot, palette))
+        counts = {
+            s: sum(f.severity == s for f in snapshot.findings) for s in ("critical", "warning")
+        }
+        self.border_title = (
+            f"5 Findings · {counts['critical']} critical, {counts['warning']} warning"
+        )
+
+    @on(DataTable.RowSelected, "#findings-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.snapshot is not None and 0 <= event.cursor_row < len(self.snapshot.findings):
+            self.post_message(self.FindingChosen(self.snapshot.findings[event.cursor_row]))

@@ -1,0 +1,133 @@
+"""Latency panel: TTFT and stream duration side by side, and their p99 over time.
+
+An overflowed percentile (rank in +Inf) reads ``> 5 s`` in the warning style; the chart
+draws the stream histogram's top finite bucket as a line so a p99 pinned to it shows.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import PERCENTILES, HistogramSummary, Snapshot
+from streamdash.tui.bindings import SCROLL_BINDINGS
+from streamdash.tui.charts import draw_series, history_key
+from streamdash.tui.palette import Palette
+from streamdash.tui.panels.base import Panel
+
+SUBJECTS: tuple[tuple[str, str], ...] = (("ttft", "TTFT"), ("stream", "Stream"), ("itl", "ITL"))
+CHART_SERIES = ("ttft_p99", "stream_p99")
+
+
+class ScrollBody(VerticalScroll, can_focus=True):
+    """A focusable scrolling area with j/k."""
+
+    BINDINGS = SCROLL_BINDINGS
+
+
+def _shown_subjects(snapshot: Snapshot) -> list[tuple[str, str, HistogramSummary]]:
+    shown = []
+    for key, title in SUBJECTS:
+        summary = snapshot.latency.get(key)
+        if summary is None or (key == "itl" and not summary.available):
+            continue
+        shown.append((key, title, summary))
+    return shown
+
+
+def latency_table(snapshot: Snapshot, palette: Palette) -> RenderableType:
+    """The side-by-side numbers and, below, notes and bucket advice (all plain text)."""
+    subjects = _shown_subjects(snapshot)
+    table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
+    table.add_column("", style="bold", no_wrap=True)
+    for _key, title, _summary in subjects:
+        table.add_column(title, justify="right", no_wrap=True, header_style="bold")
+
+    def row(label: str, cells: list[Text]) -> None:
+        table.add_row(Text(label), *cells)
+
+    for name, _q in PERCENTILES:
+        cells = []
+        for _key, _title, s in subjects:
+            over = name in s.overflowed
+            value: float | None = getattr(s, name)
+            cells.append(Text(fmt.seconds(value, over), style=palette.warning if over else ""))
+        row(name, cells)
+    row("rate", [Text(fmt.rate(s.rate_per_s)) for _k, _t, s in subjects])
+    row("mean", [Text(fmt.seconds(s.mean_seconds)) for _k, _t, s in subjects])
+    row(
+        "over top",
+        [
+            Text(
+                fmt.ratio(s.overflow_fraction),
+                style=palette.warning if (s.overflow_fraction or 0) > 0 else "",
+            )
+            for _k, _t, s in subjects
+        ],
+    )
+    row("top bucket", [Text(fmt.seconds(s.top_finite_bucket)) for _k, _t, s in subjects])
+    lines: list[RenderableType] = [table]
+    for _key, title, s in subjects:
+        if not s.available:
+            lines.append(Text(f"{title}: {s.note or 'not available'}", style=palette.muted))
+        elif s.note:
+            lines.append(Text(f"{title}: {s.note}", style=palette.muted))
+        if s.overflowed:
+            lines.append(
+                Text(
+                    f"{title} {', '.join(s.overflowed)} above the top bucket: lower bounds",
+                    style=palette.warning,
+                )
+            )
+        if s.advice is not None:
+            advice = Text(f"{title} buckets: ", style="bold")
+            advice.append(fmt.bounds(list(s.advice.buckets)))
+            advice.append(f" ({s.advice.basis})", style=palette.muted)
+            lines.append(advice)
+    return Group(*lines)
+
+
+class LatencyPanel(Panel):
+    PANEL = "latency"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="panel-body"):
+            with ScrollBody(classes="numbers"):
+                yield Static("", id="latency-numbers")
+            yield PlotextPlot(id="latency-chart", classes="chart")
+
+    def focus_target(self) -> Widget:
+        return self.query_one(ScrollBody)
+
+    def data_key(self, snapshot: Snapshot) -> object:
+        stream = snapshot.latency.get("stream")
+        return (
+            dict(snapshot.latency),
+            history_key(snapshot.history, CHART_SERIES),
+            stream.top_finite_bucket if stream else None,
+            # The chart's x axis is relative to taken_at only when there is history.
+            snapshot.taken_at if snapshot.history else None,
+        )
+
+    def render_data(self, snapshot: Snapshot) -> None:
+        palette = self.palette
+        self.query_one("#latency-numbers", Static).update(latency_table(snapshot, palette))
+        stream = snapshot.latency.get("stream")
+        top = stream.top_finite_bucket if stream is not None else None
+        level = (top, f"stream top bucket {fmt.seconds(top)}", "red") if top else None
+        draw_series(
+            self.query_one("#latency-chart", PlotextPlot),
+            snapshot.history,
+            snapshot.taken_at,
+            (("ttft_p99", "TTFT p99", "cyan"), ("stream_p99", "stream p99", "orange")),
+            title="p99 over time (s)",
+            ylabel="s",
+            level=level,
+        )

@@ -1,0 +1,158 @@
+"""Load-balancer panel: backends, frontends, stream-cutting timeouts and capacity.
+
+With no load balancer configured it says which sources are configured and how to add
+one. Backend and server names are label values: shown as plain ``Text``.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from streamdash import format as fmt
+from streamdash.core.raw import LbBackendRaw
+from streamdash.core.snapshot import Capacity, Snapshot
+from streamdash.tui.palette import Palette
+from streamdash.tui.panels.base import Panel
+from streamdash.tui.panels.latency import ScrollBody
+
+HOW_TO_ADD = (
+    "Add one under `load_balancers:` in the config: kind haproxy (stats CSV URL), "
+    "envoy (admin URL), nginx (stub_status URL), or cloud with idle_timeout_seconds "
+    "(AWS ALB: 60 s by default)."
+)
+
+
+def _counter(total: float | None, per_second: float | None) -> str:
+    if per_second is None:
+        return fmt.count(total)
+    if total is None:
+        return fmt.rate(per_second)
+    return f"{fmt.count(total)} ({fmt.rate(per_second)})"
+
+
+def _title(text: str) -> Text:
+    return Text(text, style="bold underline")
+
+
+def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Table:
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    for name, justify in (
+        ("lb", "left"),
+        ("backend/server", "left"),
+        ("status", "left"),
+        ("cur", "right"),
+        ("max", "right"),
+        ("limit", "right"),
+        ("cli aborts", "right"),
+        ("srv aborts", "right"),
+        ("timeouts", "right"),
+        ("retries", "right"),
+        ("resets", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for b in backends:
+        full = b.limit is not None and b.current is not None and b.limit > 0
+        near_limit = full and (b.current or 0) >= 0.8 * (b.limit or 0)
+        table.add_row(
+            Text(fmt.safe_label(b.lb, 30)),
+            Text(f"{fmt.safe_label(b.proxy, 40)}/{fmt.safe_label(b.server, 40)}"),
+            Text(fmt.safe_label(b.status or fmt.NA, 12)),
+            Text(fmt.count(b.current), style=palette.warning if near_limit else ""),
+            Text(fmt.count(b.maximum)),
+            Text(fmt.count(b.limit)),
+            Text(_counter(b.client_aborts, b.client_aborts_rate)),
+            Text(_counter(b.server_aborts, b.server_aborts_rate)),
+            Text(
+                _counter(b.timeouts, b.timeouts_rate),
+                style=palette.warning if (b.timeouts_rate or 0) > 0 else "",
+            ),
+            Text(_counter(b.retries, b.retries_rate)),
+            Text(_counter(b.resets, b.resets_rate)),
+        )
+    return table
+
+
+def capacity_text(capacity: Capacity, palette: Palette) -> Text:
+    """Little's law: sustainable streams/s against the arrival rate."""
+    text = Text("Capacity (Little's law): ", style="bold")
+    text.append(
+        f"arrivals {fmt.rate(capacity.arrival_rate_per_s)}, "
+        f"mean stream {fmt.seconds(capacity.mean_stream_seconds)}, "
+        f"ceiling {fmt.count(capacity.per_pod_streams_ceiling)} streams/pod, "
+        f"sustainable {fmt.rate(capacity.sustainable_rate_per_s)}"
+    )
+    over = (
+        capacity.arrival_rate_per_s is not None
+        and capacity.sustainable_rate_per_s is not None
+        and capacity.arrival_rate_per_s > capacity.sustainable_rate_per_s
+    )
+    if over:
+        text.append("  arrivals exceed what the fleet sustains", style=palette.error)
+    if capacity.basis:
+        text.append(f"\n{capacity.basis}", style=palette.muted)
+    return text
+
+
+def lb_view(snapshot: Snapshot, palette: Palette) -> RenderableType:
+    """Everything the panel shows, as plain-text renderables."""
+    lb = snapshot.load_balancer
+    parts: list[RenderableType] = []
+    configured = bool(lb.sources or lb.backends or lb.frontends or lb.timeouts)
+    if not configured:
+        url = f" {fmt.safe_label(snapshot.source.url)}" if snapshot.source.url else ""
+        parts.append(Text("No load balancer configured.", style=palette.warning))
+        parts.append(Text(f"Configured source: {snapshot.source.kind}{url}."))
+        parts.append(Text(HOW_TO_ADD, style=palette.muted))
+    else:
+        if lb.sources:
+            parts.append(Text("Sources: " + ", ".join(fmt.safe_label(s) for s in lb.sources)))
+        if lb.backends:
+            parts.append(_title("Backends"))
+            parts.append(backends_table(lb.backends, palette))
+        if lb.frontends:
+            parts.append(_title("Frontends"))
+            for f in lb.frontends:
+                parts.append(
+                    Text(
+                        f"{fmt.safe_label(f.lb, 40)} ({f.kind}): active {fmt.count(f.active)}, "
+                        f"reading {fmt.count(f.reading)}, writing {fmt.count(f.writing)}, "
+                        f"waiting {fmt.count(f.waiting)}, accepted {fmt.count(f.accepted)}, "
+                        f"handled {fmt.count(f.handled)}, requests {fmt.count(f.requests)}"
+                    )
+                )
+        parts.append(_title("Timeouts that can cut a stream"))
+        if lb.timeouts:
+            for t in lb.timeouts:
+                scope = f" [{fmt.safe_label(t.scope, 60)}]" if t.scope else ""
+                parts.append(
+                    Text(
+                        f"{fmt.safe_label(t.lb, 40)}: {fmt.safe_label(t.name, 60)}"
+                        f"{scope} = {fmt.seconds(t.seconds)}"
+                    )
+                )
+        else:
+            parts.append(Text("none reported", style=palette.muted))
+    parts.append(capacity_text(snapshot.capacity, palette))
+    return Group(*parts)
+
+
+class LoadBalancerPanel(Panel):
+    PANEL = "lb"
+
+    def compose_body(self) -> ComposeResult:
+        with ScrollBody(classes="panel-body"):
+            yield Static("", id="lb-body")
+
+    def focus_target(self) -> Widget:
+        return self.query_one(ScrollBody)
+
+    def data_key(self, snapshot: Snapshot) -> object:
+        return (snapshot.load_balancer, snapshot.capacity, snapshot.source)
+
+    def render_data(self, snapshot: Snapshot) -> None:
+        self.query_one("#lb-body", Static).update(lb_view(snapshot, self.palette))

@@ -1,0 +1,280 @@
+"""Pods panel: one row per pod, worst first; sortable, filterable, Enter for details.
+
+Pod names are label values: they are shown as plain ``Text`` (never markup), made safe
+with ``format.safe_label``. A refresh whose rows equal the shown rows changes nothing;
+rows whose values changed are updated cell by cell when the pod order is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Input
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import PodRow, Snapshot
+from streamdash.settings import Thresholds
+from streamdash.tui.palette import Palette
+from streamdash.tui.panels.base import Panel
+from streamdash.tui.panels.table import NavTable
+
+BAR_WIDTH = 6
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    sort_value: Callable[[PodRow], float | str | None]
+    descending_first: bool = True
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("pod", "pod", lambda r: r.pod, descending_first=False),
+    Column("conns", "conns", lambda r: r.open_connections),
+    Column("fds", "FDs used/max", lambda r: r.open_fds),
+    Column("fd_use", "FD use", lambda r: r.fd_utilization),
+    Column("cpu", "CPU", lambda r: r.cpu_cores),
+    Column("in_flight", "in flight", lambda r: r.in_flight),
+    Column("ttft_p99", "TTFT p99", lambda r: r.ttft_p99),
+    Column("stream_p99", "stream p99", lambda r: r.stream_p99),
+)
+_BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def sort_rows(rows: tuple[PodRow, ...], column: str | None, descending: bool) -> list[PodRow]:
+    """Rows ordered by ``column`` (None: as given, worst first); unknown values last."""
+    if column is None:
+        return list(rows)
+    get = _BY_KEY[column].sort_value
+    known = [r for r in rows if get(r) is not None]
+    unknown = [r for r in rows if get(r) is None]
+    known.sort(key=lambda r: get(r), reverse=descending)  # type: ignore[arg-type, return-value]
+    return known + unknown
+
+
+def filter_rows(rows: tuple[PodRow, ...], text: str) -> tuple[PodRow, ...]:
+    """Rows whose pod name contains ``text`` (case-insensitive); all when empty."""
+    needle = text.strip().lower()
+    if not needle:
+        return rows
+    return tuple(r for r in rows if needle in r.pod.lower())
+
+
+def fd_bar(row: PodRow, palette: Palette, thresholds: Thresholds) -> Text:
+    """``█████░░░ 62.5 %``: FD utilization as a bar (n/a when unknown)."""
+    util = row.fd_utilization
+    if util is None:
+        return Text(fmt.NA, style=palette.muted)
+    filled = max(0, min(BAR_WIDTH, round(util * BAR_WIDTH)))
+    style = palette.utilization(util, thresholds.fd_warning, thresholds.fd_critical)
+    text = Text("█" * filled, style=style)
+    text.append("░" * (BAR_WIDTH - filled), style=palette.muted)
+    text.append(f" {fmt.ratio(util)}", style=style)
+    return text
+
+
+def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Text]:
+    """The cells of one pod row, in ``COLUMNS`` order, all plain text."""
+
+    def num(text: str, style: str = "") -> Text:
+        return Text(text, style=style, justify="right")
+
+    if row.open_fds is None and row.max_fds is None:
+        fds = fmt.NA
+    else:
+        fds = f"{fmt.count(row.open_fds)}/{fmt.count(row.max_fds)}"
+    return [
+        Text(fmt.safe_label(row.pod)),
+        num(fmt.count(row.open_connections)),
+        num(fds),
+        fd_bar(row, palette, thresholds),
+        num(fmt.cores(row.cpu_cores)),
+        num(fmt.count(row.in_flight)),
+        num(
+            fmt.seconds(row.ttft_p99, row.ttft_p99_overflowed),
+            palette.warning if row.ttft_p99_overflowed else "",
+        ),
+        num(
+            fmt.seconds(row.stream_p99, row.stream_p99_overflowed),
+            palette.warning if row.stream_p99_overflowed else "",
+        ),
+    ]
+
+
+class FilterInput(Input):
+    """The ``/`` filter; Escape clears it and returns to the table."""
+
+    BINDINGS = [Binding("escape", "cancel", "Clear filter", show=False, id="filter_cancel")]
+
+    class Cancelled(Message):
+        pass
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
+
+
+class PodsPanel(Panel):
+    PANEL = "pods"
+
+    class PodChosen(Message):
+        """Enter on a pod row."""
+
+        def __init__(self, row: PodRow) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        super().__init__()
+        self.thresholds = thresholds
+        self.sort_column: str | None = None
+        self.sort_descending = True
+        self.filter_text = ""
+        self.shown_rows: list[PodRow] = []
+        self._drawn_palette: Palette | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterInput(
+            placeholder="filter pods by name (Enter keeps, Esc clears)", id="pods-filter"
+        )
+        yield NavTable(id="pods-table")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(NavTable)
+        for column in COLUMNS:
+            table.add_column(column.label, key=column.key)
+
+    def focus_target(self) -> Widget:
+        return self.query_one(NavTable)
+
+    def data_key(self, snapshot: Snapshot) -> object:
+        return snapshot.pods
+
+    def render_data(self, snapshot: Snapshot) -> None:
+        self._apply(force=False)
+
+    def restyle(self) -> None:
+        self._apply(force=True)
+
+    def _apply(self, force: bool) -> None:
+        rows = self.snapshot.pods if self.snapshot is not None else ()
+        wanted = sort_rows(
+            filter_rows(rows, self.filter_text), self.sort_column, self.sort_descending
+        )
+        if wanted == self.shown_rows and not force:
+            return
+        table = self.query_one(NavTable)
+        palette = self.palette
+        same_order = [r.pod for r in wanted] == [r.pod for r in self.shown_rows]
+        if same_order and not force:
+            for index, (old, new) in enumerate(zip(self.shown_rows, wanted, strict=True)):
+                if old == new:
+                    continue
+                for column, cell in zip(
+                    COLUMNS, row_cells(new, palette, self.thresholds), strict=True
+                ):
+                    table.update_cell(str(index), column.key, cell)
+        else:
+            cursor_pod = self.current_pod()
+            table.clear()
+            for index, row in enumerate(wanted):
+                table.add_row(*row_cells(row, palette, self.thresholds), key=str(index))
+            if cursor_pod is not None:
+                for index, row in enumerate(wanted):
+                    if row.pod == cursor_pod:
+                        table.move_cursor(row=index)
+                        break
+        self.shown_rows = wanted
+        self._update_labels()
+
+    def _update_labels(self) -> None:
+        total = len(self.snapshot.pods) if self.snapshot else 0
+        title = f"2 Pods · {len(self.shown_rows)} of {total}" if self.filter_text else f"2 Pods · {total}"
+        if self.filter_text:
+            title += f" matching '{fmt.safe_label(self.filter_text, 40)}'"
+        if self.sort_column is None:
+            title += " · worst first"
+        else:
+            arrow = "▼" if self.sort_descending else "▲"
+            title += f" · by {_BY_KEY[self.sort_column].label} {arrow}"
+        self.border_title = Content(title)  # plain: the filter text is user input
+
+    def current_pod(self) -> str | None:
+        table = self.query_one(NavTable)
+        if not self.shown_rows or table.cursor_row is None:
+            return None
+        index = table.cursor_row
+        return self.shown_rows[index].pod if 0 <= index < len(self.shown_rows) else None
+
+    def sort_by(self, column: str | None, descending: bool) -> None:
+        """Sort by ``column`` (None: worst first, as the snapshot orders them)."""
+        self.sort_column = column
+        self.sort_descending = descending
+        self._apply(force=False)
+        self._update_labels()
+
+    def open_filter(self) -> None:
+        """Show and focus the filter input."""
+        box = self.query_one(FilterInput)
+        box.add_class("-open")
+        box.focus()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._apply(force=False)
+
+    @on(DataTable.HeaderSelected, "#pods-table")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = str(event.column_key.value)
+        if key == self.sort_column:
+            self.sort_by(key, not self.sort_descending)
+        else:
+            self.sort_by(key, _BY_KEY[key].descending_first)
+
+    @on(NavTable.SortRequested, "#pods-table")
+    def _sort_key(self, event: NavTable.SortRequested) -> None:
+        event.stop()
+        if event.reverse_only:
+            self.sort_by(self.sort_column, not self.sort_descending)
+            return
+        keys: list[str | None] = [None, *(c.key for c in COLUMNS)]
+        nxt = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_by(nxt, _BY_KEY[nxt].descending_first if nxt else True)
+
+    @on(DataTable.RowSelected, "#pods-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        index = event.cursor_row
+        if 0 <= index < len(self.shown_rows):
+            self.post_message(self.PodChosen(self.shown_rows[index]))
+
+    @on(Input.Changed, "#pods-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#pods-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.query_one(FilterInput).remove_class("-open")
+        self.query_one(NavTable).focus()
+
+    @on(FilterInput.Cancelled)
+    def _filter_cancelled(self, event: FilterInput.Cancelled) -> None:
+        event.stop()
+        box = self.query_one(FilterInput)
+        box.value = ""
+        box.remove_class("-open")
+        self.set_filter("")
+        self.query_one(NavTable).focus()

@@ -1,0 +1,80 @@
+"""Finding detail: severity, summary, evidence, the PromQL behind it, and the advice."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Finding
+from streamdash.tui.bindings import DETAIL_BINDINGS
+from streamdash.tui.palette import palette_from
+
+
+def evidence_value(value: object) -> str:
+    """Evidence values as text; floats compactly, containers one per line."""
+    if value is None:
+        return fmt.NA
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(evidence_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={evidence_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+class DetailBody(VerticalScroll, can_focus=True):
+    BINDINGS = DETAIL_BINDINGS[1:]
+
+
+class FindingScreen(Screen[None]):
+    """One finding in full. Escape goes back."""
+
+    BINDINGS = DETAIL_BINDINGS[:1]
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(classes="detail")
+        self.finding = finding
+
+    def compose(self) -> ComposeResult:
+        f = self.finding
+        palette = palette_from(self.app.theme_variables)
+        head = Text(f.severity.upper(), style=palette.severity(f.severity))
+        head.append(f"  {fmt.safe_label(f.id)} · {fmt.safe_label(f.subject)}", style="bold")
+        evidence = Table(box=None, show_header=False, padding=(0, 1))
+        evidence.add_column(style="bold", no_wrap=True)
+        evidence.add_column()
+        for key, value in f.evidence.items():
+            evidence.add_row(
+                Text(fmt.safe_label(str(key))), Text(fmt.safe_label(evidence_value(value), 2000))
+            )
+        parts = [
+            head,
+            Text(fmt.safe_label(f.summary, 2000)),
+            Text(""),
+            Text("Evidence", style="bold underline"),
+            evidence if f.evidence else Text("none recorded", style=palette.muted),
+            Text(""),
+            Text("PromQL", style="bold underline"),
+        ]
+        if f.promql:
+            parts.extend(Text(q) for q in f.promql)
+        else:
+            parts.append(Text("none", style=palette.muted))
+        parts += [Text(""), Text("Advice", style="bold underline")]
+        parts.append(Text(f.advice) if f.advice else Text("none", style=palette.muted))
+        with DetailBody(id="finding-body"):
+            yield Static(Group(*parts), id="finding-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DetailBody).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,72 @@
+"""Per-panel freshness: how old the shown values are and whether they are stale.
+
+Pure: no Textual. A panel is stale when the snapshot's ``stale`` list names it, when the
+last refresh failed (the app keeps the previous snapshot), or when the snapshot is older
+than ``STALE_AFTER_INTERVALS`` refresh intervals. Stale panels keep their last values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Snapshot
+
+PANELS: tuple[str, ...] = ("latency", "pods", "autoscaler", "lb", "findings")
+PANEL_TITLES: dict[str, str] = {
+    "latency": "Latency",
+    "pods": "Pods",
+    "autoscaler": "Autoscaler",
+    "lb": "Load balancer",
+    "findings": "Findings",
+}
+STALE_AFTER_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class PanelStatus:
+    """``age_seconds`` of the values shown (None: no values yet); ``reason`` when stale."""
+
+    age_seconds: float | None
+    stale: bool
+    reason: str | None = None
+
+
+def age_text(age_seconds: float | None) -> str:
+    """A data age in whole seconds (``4 s``, ``12.5 min``) or ``n/a``."""
+    if age_seconds is None:
+        return fmt.NA
+    return fmt.seconds(float(round(max(age_seconds, 0.0))))
+
+
+def panel_status(
+    panel: str,
+    snapshot: Snapshot | None,
+    now: float,
+    refresh_seconds: float,
+    failure: str | None = None,
+) -> PanelStatus:
+    """Freshness of ``panel`` given the snapshot shown and the last refresh failure."""
+    if snapshot is None:
+        return PanelStatus(None, failure is not None, failure)
+    reasons: list[str] = []
+    if failure:
+        reasons.append(f"refresh failed: {failure}")
+    last_good: float | None = snapshot.taken_at
+    parts = [s for s in snapshot.stale if s.panel == panel]
+    if parts:
+        known = [p.last_good_at for p in parts if p.last_good_at is not None]
+        last_good = min(known) if len(known) == len(parts) else None
+        reasons.extend(f"{p.part}: {p.reason}" for p in parts)
+    snap_age = now - snapshot.taken_at
+    if not failure and snap_age > STALE_AFTER_INTERVALS * refresh_seconds:
+        reasons.append(f"no new data for {age_text(snap_age)}")
+    age = None if last_good is None else max(0.0, now - last_good)
+    return PanelStatus(age, bool(reasons), "; ".join(reasons) if reasons else None)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: ``TypeName: first line of message``."""
+    text = str(exc).strip().splitlines()
+    message = fmt.safe_label(text[0]) if text else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
