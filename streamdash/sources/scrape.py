@@ -459,7 +459,7 @@ class ScrapeSource:
         try:
             fields = answers_from_rounds(self.settings, self.preset, rounds)
         except ValueError as exc:
-            errors.append(SourceError(SOURCE_KIND, _one_line(str(exc)), "gauges"))
+            errors.append(SourceError(SOURCE_KIND, _one_line(str(exc)), None))
         note = interval_note(rounds)
         if note:
             notes.append(note)
@@ -476,16 +476,25 @@ class ScrapeSource:
         )
 
     def _queries(self) -> dict[str, str]:
+        """Part name -> what was read, with the Prometheus source's part names."""
         n = len(self.targets)
-        out = {}
+        kinds_by_metric: dict[str, list[str]] = {}
         for kind in HISTOGRAM_KINDS:
             metric = self.preset.histogram(kind).metric
             if metric:
-                out[kind] = f"{metric}_bucket: increase between two scrapes of {n} targets"
+                kinds_by_metric.setdefault(metric, []).append(kind)
+        out = {}
+        for metric, kinds in kinds_by_metric.items():
+            out[f"{'+'.join(kinds)}_buckets"] = (
+                f"{metric}_bucket: increase between two scrapes of {n} targets, by (pod, le)"
+            )
+        if kinds_by_metric:
+            out["sum_count"] = "_sum and _count: increase between two scrapes, by pod"
         gauges = ", ".join(x for x in (OPEN_FDS, MAX_FDS, self.preset.in_flight) if x)
-        out["gauges"] = f"{gauges}: last scrape of {n} targets"
+        out["pod_gauges"] = f"{gauges}: last scrape of {n} targets"
         out["cpu"] = (
-            f"{CPU_COUNTER} (container not in '', 'POD'), {CPU_REQUESTS}{{resource=\"cpu\"}}"
+            f"{CPU_COUNTER} (container not '' or 'POD'): increase between two scrapes; "
+            f'{CPU_REQUESTS}{{resource="cpu"}}: last scrape'
         )
         out["hpa"] = f"{HPA_PREFIX}*: last scrape"
         return out
