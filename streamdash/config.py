@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from streamdash.presets import DEFAULT_PRESET, load_preset, preset_names
+from streamdash.sources import promql
 from streamdash.settings import (
     HistogramSpec,
     LoadBalancerSettings,
@@ -71,6 +72,7 @@ class _Doc:
         return _Where(self.file, mark.line + 1)
 
     def fail(self, key: str, message: str, node: yaml.Node | None = None) -> ConfigError:
+        key = key if key.isprintable() else repr(key)
         dotted = f"{self.path}.{key}" if self.path else key
         return ConfigError(f"{self.where(node)}: {dotted}: {message}")
 
@@ -207,7 +209,13 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
         spec: HistogramSpec = changes.get(kind, preset.histogram(kind))
         if kind in items:
             value, node = items[kind]
-            spec = replace(spec, metric=_typed(doc, kind, node, value, "str"))
+            name = _typed(doc, kind, node, value, "str")
+            if name is not None:
+                try:
+                    promql.check_metric_name(name)
+                except ValueError as exc:
+                    raise doc.fail(kind, str(exc), node) from None
+            spec = replace(spec, metric=name)
         if f"{kind}_unit_seconds" in items:
             value, node = items[f"{kind}_unit_seconds"]
             unit = _typed(doc, f"{kind}_unit_seconds", node, value, "num")
@@ -220,7 +228,13 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
         changes[kind] = spec
     if "in_flight" in items:
         value, node = items["in_flight"]
-        changes["in_flight"] = _typed(doc, "in_flight", node, value, "str")
+        gauge = _typed(doc, "in_flight", node, value, "str")
+        if gauge is not None:
+            try:
+                promql.parse_metric_selector(gauge, "in_flight")
+            except ValueError as exc:
+                raise doc.fail("in_flight", _after_where(str(exc)), node) from None
+        changes["in_flight"] = gauge
     return replace(preset, **changes)
 
 
@@ -370,6 +384,13 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             preset = _metrics(doc.child(key, node), preset)
         elif key in ("namespace", "selector", "hpa", "theme", "pod_label"):
             fields[key] = _typed(doc, key, node, value, "str")
+            try:
+                if key == "selector":
+                    promql.parse_matchers(fields[key], "selector")
+                elif key == "pod_label" and fields[key] is not None:
+                    promql.check_label_name(fields[key])
+            except ValueError as exc:
+                raise doc.fail(key, _after_where(str(exc)), node) from None
         elif key == "export_dir" and value is not None:
             fields[key] = str(base / os.path.expanduser(_typed(doc, key, node, value, "str")))
         elif key == "cpu_target_utilization" and value is not None:
@@ -407,6 +428,12 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
     if fields.get("theme") is None:
         fields.pop("theme", None)
     return replace(settings, preset=preset, **fields)
+
+
+def _after_where(message: str) -> str:
+    """``"selector: bad x"`` -> ``"bad x"`` (the caller names the key itself)."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and " " not in head else message
 
 
 def _unknown_preset(name: str) -> str:
@@ -478,6 +505,11 @@ def apply_flags(settings: Settings, flags: Overrides) -> Settings:
         value = getattr(flags, name)
         if value is not None:
             changes[name] = value
+    if flags.selector is not None:
+        try:
+            promql.parse_matchers(flags.selector, "--selector")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     for name, field_name in (("window", "window_seconds"), ("refresh", "refresh_seconds")):
         value = getattr(flags, name)
         if value is None:

@@ -35,9 +35,19 @@ def seconds(value: float | None, overflowed: bool = False) -> str:
         return "0 s"
     if abs(value) < 1:
         return f"{_number(value * 1000)} ms"
-    if abs(value) < 600:
+    if abs(value) < 1000:
         return f"{_number(value)} s"
-    return f"{_number(value / 60)} min"
+    return f"{value:.0f} s"
+
+
+def duration(seconds_: float | None) -> str:
+    """A window or interval as typed on the command line: ``30s``, ``5m``, ``1h``."""
+    if seconds_ is None or math.isnan(seconds_):
+        return NA
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds_ >= size and seconds_ % size == 0:
+            return f"{seconds_ / size:.0f}{unit}"
+    return f"{seconds_:g}s"
 
 
 def ratio(value: float | None) -> str:

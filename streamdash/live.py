@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import TYPE_CHECKING
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.carry import Carried, carry_forward
@@ -15,9 +16,11 @@ from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
 from streamdash.redact import redact_url, scrub
 from streamdash.settings import Settings
-from streamdash.sources.lb.collect import LoadBalancers
 from streamdash.sources.prometheus import PrometheusSource
-from streamdash.sources.scrape import ScrapeSource
+
+if TYPE_CHECKING:
+    from streamdash.sources.lb.collect import LoadBalancers
+    from streamdash.sources.scrape import ScrapeSource
 
 
 def source_unreachable(raw: RawAnswers) -> bool:
@@ -33,8 +36,16 @@ class LiveRefresher:
         self.settings = settings
         self.with_history = with_history
         self.prometheus = PrometheusSource(settings) if settings.prometheus.url else None
-        self.scrape = ScrapeSource(settings) if settings.scrape else None
-        self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
+        self.scrape: ScrapeSource | None = None
+        if settings.scrape:
+            from streamdash.sources.scrape import ScrapeSource
+
+            self.scrape = ScrapeSource(settings)
+        self.lbs: LoadBalancers | None = None
+        if settings.load_balancers:
+            from streamdash.sources.lb.collect import LoadBalancers
+
+            self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
         self.live_kind = "prometheus" if self.prometheus else "scrape"
         self._carried: Carried | None = None
         self._secrets = (
@@ -64,18 +75,19 @@ class LiveRefresher:
         """One refresh's raw answers from every source, LB rows included."""
         now = time.time()
         raw = self._fetch_primary(window_seconds, now)
-        lb = self.lbs.fetch(now)
+        if self.lbs is not None:
+            lb = self.lbs.fetch(now)
+            raw = dataclasses.replace(
+                raw,
+                lb_backends=raw.lb_backends + tuple(lb.backends),
+                lb_frontends=raw.lb_frontends + tuple(lb.frontends),
+                lb_timeouts=raw.lb_timeouts + tuple(lb.timeouts),
+                errors=raw.errors + tuple(lb.errors),
+            )
         errors = tuple(
-            SourceError(e.source, scrub(e.message, self._secrets), e.part)
-            for e in (*raw.errors, *lb.errors)
+            SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
         )
-        return dataclasses.replace(
-            raw,
-            lb_backends=raw.lb_backends + tuple(lb.backends),
-            lb_frontends=raw.lb_frontends + tuple(lb.frontends),
-            lb_timeouts=raw.lb_timeouts + tuple(lb.timeouts),
-            errors=errors,
-        )
+        return dataclasses.replace(raw, errors=errors)
 
     def refresh(self, window_seconds: int) -> Snapshot:
         raw = self.fetch_raw(window_seconds)
@@ -97,4 +109,5 @@ class LiveRefresher:
     def close(self) -> None:
         if self.prometheus is not None:
             self.prometheus.close()
-        self.lbs.close()
+        if self.lbs is not None:
+            self.lbs.close()

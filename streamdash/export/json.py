@@ -175,6 +175,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
     return {
         "schema": s.schema,
         "taken_at": iso(s.taken_at),
+        "taken_at_unix": s.taken_at,
         "source": {"kind": s.source.kind, "url": s.source.url},
         "window_seconds": s.window_seconds,
         "preset": s.preset,

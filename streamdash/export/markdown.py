@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from streamdash import format as fmt
 from streamdash.core.snapshot import HistogramSummary, Snapshot
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_LINE_START = re.compile(r"^([#>+-])")
 TITLES = {"ttft": "TTFT (did it respond)", "stream": "Stream (did it finish)", "itl": "Inter-token"}
 
 
@@ -21,7 +22,7 @@ def md_text(value: str) -> str:
     """A label value as inert markdown text: controls stripped, specials escaped."""
     text = fmt.safe_label(value, limit=500)
     text = text.replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def md_code(value: str) -> str:
@@ -166,7 +167,7 @@ def _findings(s: Snapshot) -> list[str]:
         if f.evidence:
             lines += ["", "Evidence:", ""]
             for key, value in f.evidence.items():
-                lines.append(f"- {md_text(str(key))}: {md_text(_evidence(value))}")
+                lines.append(f"- {md_code(str(key))}: {md_text(_evidence(value))}")
         for q in f.promql:
             lines += ["", md_code(q)]
         lines.append("")
@@ -207,7 +208,7 @@ def render_markdown(s: Snapshot) -> str:
     when = datetime.fromtimestamp(s.taken_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     source = s.source.kind + (f" {s.source.url}" if s.source.url else "")
     ns = f", namespace {md_text(s.namespace)}" if s.namespace else ""
-    window = fmt.seconds(float(s.window_seconds))
+    window = fmt.duration(float(s.window_seconds))
     lines = [
         f"# streamdash snapshot — {when}",
         "",

@@ -68,6 +68,16 @@ def test_example_config_parses_and_matches_defaults() -> None:
             "metrics.ttft_unit_seconds: expected a positive number",
         ),
         ("window: 5m\nwindow: 1m\n", "cfg.yaml:2: window: given twice"),
+        ("selector: model_name=llama\n", "cfg.yaml:1: selector: expected a quoted value"),
+        ("pod_label: my-pod\n", "cfg.yaml:1: pod_label: invalid label name 'my-pod'"),
+        (
+            "metrics:\n  ttft: bad name\n",
+            "cfg.yaml:2: metrics.ttft: invalid metric name 'bad name'",
+        ),
+        (
+            "metrics:\n  in_flight: 'x{a=}'\n",
+            "cfg.yaml:2: metrics.in_flight: expected a quoted value",
+        ),
     ],
 )
 def test_bad_config_is_one_line_with_file_line_key(text: str, expected: str) -> None:
