@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 
 from streamdash.presets import DEFAULT_PRESET, load_preset, preset_names
-from streamdash.sources import promql
 from streamdash.settings import (
     HistogramSpec,
     LoadBalancerSettings,
@@ -28,6 +27,7 @@ from streamdash.settings import (
     Settings,
     Thresholds,
 )
+from streamdash.sources import promql
 
 LB_KINDS = ("haproxy", "envoy", "nginx", "cloud")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

@@ -152,17 +152,12 @@ def test_per_pod_numbers_equal_prometheus(prom: PrometheusServer, snap: dict[str
     pods = {p["pod"]: p for p in snap["pods"]}
     assert set(pods) == set(main_pods(INCIDENT))  # llm-staging never leaks in
     sel = f'namespace="{NS}"'
-    p99 = _by_pod(
-        prom,
-        f'histogram_quantile(0.99, sum by (pod, le) (rate({{__name__="{TTFT_METRIC}_bucket",{sel}}}[300s])))',
-        at,
-    )
+    ttft = f'rate({{__name__="{TTFT_METRIC}_bucket",{sel}}}[300s])'
+    p99 = _by_pod(prom, f"histogram_quantile(0.99, sum by (pod, le) ({ttft}))", at)
     fds = _by_pod(prom, f"process_open_fds{{{sel}}} / process_max_fds{{{sel}}}", at)
-    cpu = _by_pod(
-        prom,
-        f'sum by (pod) (rate(container_cpu_usage_seconds_total{{{sel},container!="",container!="POD"}}[300s]))',
-        at,
-    )
+    containers = f'{sel},container!="",container!="POD"'
+    cpu_rate = f"rate(container_cpu_usage_seconds_total{{{containers}}}[300s])"
+    cpu = _by_pod(prom, f"sum by (pod) ({cpu_rate})", at)
     for name, row in pods.items():
         assert _close(row["ttft_p99"], p99[name]), name
         assert _close(row["fd_utilization"], fds[name]), name
