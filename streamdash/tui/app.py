@@ -91,7 +91,7 @@ class StreamdashApp(App[int]):
         self.theme_names: list[str] = []
         self.keymap: dict[str, str] = dict(settings.keymap)
         self._refresh_lock = threading.Lock()
-        self._polling = False
+        self.polling_in_flight = False
 
     def say(self, message: str, **options: object) -> None:
         """``notify`` with markup off: messages carry paths, names and label values."""
@@ -155,12 +155,12 @@ class StreamdashApp(App[int]):
 
     # ----- polling --------------------------------------------------------------------
     def _poll_tick(self) -> None:
-        if not self.paused and not self._polling:
+        if not self.paused and not self.polling_in_flight:
             self.poll()
 
     def poll(self) -> None:
         """Start a refresh now over the current window (replacing a queued one)."""
-        self._polling = True
+        self.polling_in_flight = True
         self._poll_worker(self.window_seconds)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
@@ -180,7 +180,7 @@ class StreamdashApp(App[int]):
 
     @on(PollResult)
     def _on_poll_result(self, message: PollResult) -> None:
-        self._polling = False
+        self.polling_in_flight = False
         if message.window != self.window_seconds:
             return  # answered for a window the user has already left
         if message.snapshot is None:
