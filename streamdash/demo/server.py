@@ -155,5 +155,12 @@ class FleetServer:
             return
         self._stop.set()
         self._runner.join(timeout=5)
-        for endpoint in (*self.pods, self.ksm, self.cadvisor, self.haproxy):
-            endpoint.stop()
+        # shutdown() waits up to one poll interval per server: stop them side by side
+        stoppers = [
+            threading.Thread(target=endpoint.stop, daemon=True)
+            for endpoint in (*self.pods, self.ksm, self.cadvisor, self.haproxy)
+        ]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout=10)

@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -281,16 +281,27 @@ def _hpas(
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class ScrapedFields:
+    """The ``RawAnswers`` fields one refresh's rounds give (same names and meaning)."""
+
+    histograms: Mapping[str, HistogramRaw] = field(default_factory=dict)
+    open_fds: Mapping[str, float] = field(default_factory=dict)
+    max_fds: Mapping[str, float] = field(default_factory=dict)
+    in_flight: Mapping[str, float] = field(default_factory=dict)
+    cpu_cores: Mapping[str, float] = field(default_factory=dict)
+    cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
+    hpas: tuple[HpaRaw, ...] = ()
+
+
 def answers_from_rounds(
     settings: Settings,
     preset: Preset,
     rounds: Sequence[TargetRound],
-) -> dict[str, object]:
+) -> ScrapedFields:
     """The RawAnswers fields computed from one refresh's rounds (pure).
 
-    Keys: ``histograms``, ``open_fds``, ``max_fds``, ``in_flight``, ``cpu_cores``,
-    ``cpu_request_cores``, ``hpas``. Raises ValueError (one line) for a bad selector or
-    in-flight metric in the settings.
+    Raises ValueError (one line) for a bad selector or in-flight metric in the settings.
     """
     app_pod_labels = tuple(dict.fromkeys((settings.pod_label, "pod")))
     k8s_pod_labels = tuple(dict.fromkeys((settings.pod_label, *K8S_POD_LABELS)))
@@ -326,15 +337,15 @@ def answers_from_rounds(
             _add(requests, view.pod(labels), value)
     for view, labels, value in _each(rounds, k8s_views.__getitem__, CPU_REQUESTS_LEGACY, False):
         _add(requests, view.pod(labels), value)
-    return {
-        "histograms": histograms,
-        "open_fds": open_fds,
-        "max_fds": max_fds,
-        "in_flight": in_flight,
-        "cpu_cores": cpu,
-        "cpu_request_cores": requests,
-        "hpas": _hpas(rounds, k8s_views.__getitem__, settings.hpa),
-    }
+    return ScrapedFields(
+        histograms=histograms,
+        open_fds=open_fds,
+        max_fds=max_fds,
+        in_flight=in_flight,
+        cpu_cores=cpu,
+        cpu_request_cores=requests,
+        hpas=_hpas(rounds, k8s_views.__getitem__, settings.hpa),
+    )
 
 
 def interval_note(rounds: Sequence[TargetRound]) -> str | None:
@@ -455,7 +466,7 @@ class ScrapeSource:
         if not self.targets:
             errors.append(SourceError(SOURCE_KIND, "no scrape targets configured", None))
         notes: list[str] = []
-        fields: dict[str, object] = {}
+        fields = ScrapedFields()
         try:
             fields = answers_from_rounds(self.settings, self.preset, rounds)
         except ValueError as exc:
@@ -472,7 +483,13 @@ class ScrapeSource:
             query_count=sent,
             errors=tuple(errors),
             notes=tuple(notes),
-            **fields,  # type: ignore[arg-type]
+            histograms=fields.histograms,
+            open_fds=fields.open_fds,
+            max_fds=fields.max_fds,
+            in_flight=fields.in_flight,
+            cpu_cores=fields.cpu_cores,
+            cpu_request_cores=fields.cpu_request_cores,
+            hpas=fields.hpas,
         )
 
     def _queries(self) -> dict[str, str]:

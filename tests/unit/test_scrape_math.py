@@ -9,6 +9,7 @@ import pytest
 from streamdash.presets import load_preset
 from streamdash.settings import HistogramSpec, Preset, ScrapeTarget, Settings
 from streamdash.sources.scrape import (
+    LabelSet,
     Scrape,
     ScrapeError,
     TargetRound,
@@ -46,7 +47,9 @@ def test_counter_increase_is_prometheus_like() -> None:
 
 
 def test_series_increases_skip_new_and_vanished_series() -> None:
-    a, b, c = (("x", "1"),), (("x", "2"),), (("x", "3"),)
+    a: LabelSet = (("x", "1"),)
+    b: LabelSet = (("x", "2"),)
+    c: LabelSet = (("x", "3"),)
     prev = {a: 5.0, b: 9.0}
     cur = {a: 8.0, c: 4.0}  # b vanished, c is new
     assert series_increases(prev, cur) == {a: 3.0}
@@ -108,7 +111,7 @@ def test_histogram_rates_by_pod_and_le_with_counter_reset() -> None:
         TargetRound(POD_B, _scrape(0.0, b0), _scrape(2.0, b1)),
     ]
     fields = answers_from_rounds(_settings(), VLLM, rounds)
-    ttft = fields["histograms"]["ttft"]  # type: ignore[index]
+    ttft = fields.histograms["ttft"]
     assert ttft.by_pod["pod-a"] == {0.5: 2.0, 1.0: 4.0, math.inf: 5.0}
     assert ttft.by_pod["configured-b"] == {0.5: 1.0, 1.0: 1.5, math.inf: 2.0}
     assert ttft.sum_rate_by_pod == {"pod-a": 4.0, "configured-b": 1.5}
@@ -119,10 +122,10 @@ def test_new_bucket_series_has_no_rate_and_first_scrape_gives_none() -> None:
     a0 = _hist(TTFT, "pod-a", {"0.5": 1, "+Inf": 2}, 1.0)
     a1 = _hist(TTFT, "pod-a", {"0.5": 3, "1.0": 4, "+Inf": 5}, 3.0)
     rounds = [TargetRound(POD_A, _scrape(0.0, a0), _scrape(1.0, a1))]
-    ttft = answers_from_rounds(_settings(), VLLM, rounds)["histograms"]["ttft"]  # type: ignore[index]
+    ttft = answers_from_rounds(_settings(), VLLM, rounds).histograms["ttft"]
     assert ttft.by_pod["pod-a"] == {0.5: 2.0, math.inf: 3.0}
     only_once = [TargetRound(POD_A, None, _scrape(1.0, a1))]
-    ttft = answers_from_rounds(_settings(), VLLM, only_once)["histograms"]["ttft"]  # type: ignore[index]
+    ttft = answers_from_rounds(_settings(), VLLM, only_once).histograms["ttft"]
     assert ttft.by_pod == {}
 
 
@@ -136,8 +139,8 @@ def test_other_namespace_left_out_and_host_port_names_unlabelled_pods() -> None:
         TargetRound(KSM, _scrape(0.0, bare0), _scrape(1.0, bare1)),
     ]
     fields = answers_from_rounds(_settings(), VLLM, rounds)
-    assert fields["histograms"]["ttft"].by_pod == {"ksm:8080": {math.inf: 2.0}}  # type: ignore[index]
-    assert fields["open_fds"] == {"ksm:8080": 9.0}
+    assert fields.histograms["ttft"].by_pod == {"ksm:8080": {math.inf: 2.0}}
+    assert fields.open_fds == {"ksm:8080": 9.0}
 
 
 def test_gauges_in_flight_matchers_and_selector() -> None:
@@ -157,10 +160,10 @@ def test_gauges_in_flight_matchers_and_selector() -> None:
     )
     rounds = [TargetRound(POD_A, None, _scrape(0.0, text))]
     fields = answers_from_rounds(_settings(selector='model_name="llama"'), preset, rounds)
-    assert fields["in_flight"] == {"p": 4.0}
-    assert fields["open_fds"] == {"p": 40.0}
-    assert fields["max_fds"] == {"p": 1024.0}
-    assert fields["histograms"] == {}
+    assert fields.in_flight == {"p": 4.0}
+    assert fields.open_fds == {"p": 40.0}
+    assert fields.max_fds == {"p": 1024.0}
+    assert fields.histograms == {}
 
 
 def test_cadvisor_cpu_excludes_pod_cgroup_and_pause_and_requests_sum() -> None:
@@ -182,8 +185,8 @@ def test_cadvisor_cpu_excludes_pod_cgroup_and_pause_and_requests_sum() -> None:
 
     rounds = [TargetRound(KSM, _scrape(0.0, cad(10.0)), _scrape(4.0, cad(12.0)))]
     fields = answers_from_rounds(_settings(), VLLM, rounds)
-    assert fields["cpu_cores"] == {"p": pytest.approx(1.0)}  # (2 + 2) / 4 s
-    assert fields["cpu_request_cores"] == {"p": pytest.approx(0.6)}
+    assert fields.cpu_cores == {"p": pytest.approx(1.0)}  # (2 + 2) / 4 s
+    assert fields.cpu_request_cores == {"p": pytest.approx(0.6)}
 
 
 def _ksm() -> str:
@@ -207,9 +210,9 @@ def _ksm() -> str:
 
 def test_hpas_from_ksm_honour_namespace_and_name() -> None:
     rounds = [TargetRound(KSM, None, _scrape(0.0, _ksm()))]
-    hpas = answers_from_rounds(_settings(), VLLM, rounds)["hpas"]
-    assert [h.name for h in hpas] == ["keda-hpa-llama", "other"]  # type: ignore[attr-defined]
-    (hpa,) = answers_from_rounds(_settings(hpa="keda-hpa-llama"), VLLM, rounds)["hpas"]  # type: ignore[misc]
+    hpas = answers_from_rounds(_settings(), VLLM, rounds).hpas
+    assert [h.name for h in hpas] == ["keda-hpa-llama", "other"]
+    (hpa,) = answers_from_rounds(_settings(hpa="keda-hpa-llama"), VLLM, rounds).hpas
     assert (hpa.current_replicas, hpa.desired_replicas, hpa.min_replicas, hpa.max_replicas) == (
         12,
         12,
