@@ -1,0 +1,137 @@
+"""The real `streamdash` command in tmux against a real Prometheus, driven like a person.
+
+Launch, move through panels, filter pods, open a finding, export, pause, change the
+window and theme, quit: and check what the screen says at each step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_snapshot_e2e import NS, _write_all
+from tests.support.prom import PrometheusServer, start_prometheus
+
+pytestmark = [pytest.mark.integration, pytest.mark.tmux]
+
+SESSION = f"streamdash-e2e-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    work = tmp_path_factory.mktemp("tmux")
+    _write_all(work / "fleet.om", end=float(int(time.time()) - 5))
+    server = start_prometheus(work, openmetrics=(work / "fleet.om").read_text())
+    yield server
+    server.stop()
+
+
+def tmux(*args: str) -> str:
+    """Run tmux on this test's own server (own socket, no user config)."""
+    cmd = ["tmux", "-L", SESSION, "-f", "/dev/null", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    return out.stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def wait_for(predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen()
+        if predicate(text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"screen never showed {what}; last screen:\n{text}")
+
+
+def press(*keys: str) -> None:
+    for key in keys:
+        tmux("send-keys", "-t", SESSION, key)
+        time.sleep(0.15)
+
+
+@pytest.fixture
+def dashboard(prom: PrometheusServer, tmp_path: Path) -> Iterator[Path]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (./scripts/test installs it)")
+    exe = Path(sys.executable).with_name("streamdash")
+    rc = tmp_path / "rc"
+    cmd = (
+        f"cd {shlex.quote(str(tmp_path))} && TERM=screen-256color "
+        f"{shlex.quote(str(exe))} --prometheus-url {prom.url} -n {NS} --refresh 2s; "
+        f"echo $? > {shlex.quote(str(rc))}; sleep 60"
+    )
+    env_prefix = "env -u STREAMDASH_PROMETHEUS_URL -u PROMETHEUS_URL -u COLUMNS -u LINES "
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        env_prefix + f"sh -c {shlex.quote(cmd)}",
+    )
+    try:
+        yield tmp_path
+    finally:
+        tmux("kill-server")
+
+
+def test_a_person_drives_the_dashboard(dashboard: Path) -> None:
+    text = wait_for(
+        lambda s: "llama-serve-" in s and "> 5 s" in s, "pods and an overflowed stream p99"
+    )
+    assert "window 5m" in text and "TTFT" in text and "Stream" in text
+    assert "CRITICAL" in text
+
+    press("Tab", "Tab", "Tab", "Tab", "Tab", "BTab")  # through every panel and back
+    press("2", "/")
+    time.sleep(0.3)
+    press(*"p64nz", "Enter")
+    wait_for(lambda s: "p64nz" in s and "gw7dk" not in s, "the filtered pods table")
+    press("Escape")
+
+    press("5", "Enter")
+    wait_for(lambda s: "Evidence" in s or "evidence" in s, "a finding's evidence")
+    press("Escape")
+
+    press("e")
+    wait_for(lambda s: "streamdash-snapshot-" in s, "the export path")
+    exports = list(dashboard.glob("streamdash-snapshot-*.md"))
+    assert len(exports) == 1 and exports[0].read_text().startswith("# streamdash snapshot")
+
+    press("p")
+    wait_for(lambda s: re.search(r"paused", s, re.I) is not None, "the paused marker")
+    press("p")
+    press("w")
+    wait_for(lambda s: "window 15m" in s, "the new window")
+    press("t")
+    time.sleep(0.5)
+    press("?")
+    wait_for(lambda s: "Quit" in s and "Export" in s, "the help screen")
+    press("Escape")
+    time.sleep(0.6)  # a lone ESC followed at once by q reads as alt+q
+    wait_for(lambda s: "Help" not in s.splitlines()[1], "the dashboard again")
+    press("q")
+    rc = dashboard / "rc"
+    deadline = time.monotonic() + 10
+    while not rc.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rc.exists(), f"streamdash did not quit on q; screen:\n{screen()}"
+    assert rc.read_text().strip() == "0"
+    assert "Traceback" not in screen()
