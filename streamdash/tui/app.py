@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, SystemCommand
+from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -66,7 +68,7 @@ class StreamdashApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "streamdash"
-    BINDINGS = APP_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
 
     def __init__(
         self,
@@ -239,7 +241,6 @@ class StreamdashApp(App[int]):
 
     def action_refresh_now(self) -> None:
         self.poll()
-        self.say("Refreshing…", timeout=2)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -312,10 +313,10 @@ class StreamdashApp(App[int]):
                 partial(self._dashboard_action, binding.action),
             )
 
-    def _dashboard_action(self, action: str) -> None:
+    async def _dashboard_action(self, action: str) -> None:
         if self.screen is not self.dashboard:
-            self.pop_screen()
-        self.run_action(action, self.dashboard)
+            await self.pop_screen()
+        await self.run_action(action, self.dashboard)
 
     def on_unmount(self) -> None:
         try:

@@ -6,9 +6,12 @@ gets the ``-narrow`` class and shows one panel at a time with a tab line (1–5,
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
@@ -42,7 +45,7 @@ def tab_line(active: str) -> Text:
 class DashboardScreen(Screen[None]):
     """Hosts the panels; owns which one is active. Never does I/O."""
 
-    BINDINGS = DASHBOARD_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*DASHBOARD_BINDINGS]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(id="dashboard")
@@ -78,7 +81,7 @@ class DashboardScreen(Screen[None]):
     def _set_active(self, name: str, focus: bool) -> None:
         self.active = name
         for panel in self.panels:
-            panel.set_class(panel.PANEL == name, "-active")
+            panel.set_class(name == panel.PANEL, "-active")
         self.query_one("#tab-line", Static).update(tab_line(name))
         if focus:
             self.panel(name).focus_target().focus()

@@ -41,9 +41,7 @@ def _series(
     values: Iterable[float | None], now: float, step: float = 60.0
 ) -> tuple[SeriesPoint, ...]:
     vals = list(values)
-    return tuple(
-        SeriesPoint(now - (len(vals) - 1 - i) * step, v) for i, v in enumerate(vals)
-    )
+    return tuple(SeriesPoint(now - (len(vals) - 1 - i) * step, v) for i, v in enumerate(vals))
 
 
 def sample_history(now: float = NOW) -> HistoryRaw:
@@ -231,7 +229,9 @@ def sample_snapshot(now: float = NOW, **changes: object) -> Snapshot:
                 ),
             ),
             timeouts=(
-                LbTimeoutRaw(lb="haproxy", kind="haproxy", name="timeout server", seconds=30.0, scope="llm"),
+                LbTimeoutRaw(
+                    lb="haproxy", kind="haproxy", name="timeout server", seconds=30.0, scope="llm"
+                ),
             ),
             sources=("haproxy http://127.0.0.1:8404/stats;csv",),
         ),
@@ -260,7 +260,9 @@ class ScriptedRefresher:
     When the script runs out it repeats the last snapshot it returned, re-stamped.
     """
 
-    def __init__(self, *answers: Snapshot | BaseException, history: HistoryRaw | None = None) -> None:
+    def __init__(
+        self, *answers: Snapshot | BaseException, history: HistoryRaw | None = None
+    ) -> None:
         self._answers = list(answers)
         self._last: Snapshot | None = None
         self._lock = threading.Lock()

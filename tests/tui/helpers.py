@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -41,7 +42,7 @@ def make_app(
     )
 
 
-async def wait_until(pilot: Pilot[object], condition: Callable[[], bool], what: str) -> None:
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
     """Pause until ``condition()`` holds; fail naming ``what`` after a bounded number of steps."""
     for _ in range(MAX_WAIT_STEPS):
         if condition():
@@ -51,7 +52,7 @@ async def wait_until(pilot: Pilot[object], condition: Callable[[], bool], what: 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def wait_polls(pilot: Pilot[object], refresher: ScriptedRefresher, count: int) -> None:
+async def wait_polls(pilot: Pilot[Any], refresher: ScriptedRefresher, count: int) -> None:
     """Wait until ``refresher`` has answered ``count`` polls and the app took the result."""
     app = pilot.app
     assert isinstance(app, StreamdashApp)

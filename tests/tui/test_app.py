@@ -27,6 +27,8 @@ from tests.tui.fixtures import (
 )
 from tests.tui.helpers import Clock, make_app, settings_with, wait_polls, wait_until
 
+pytestmark = pytest.mark.anyio
+
 
 def dash(app: StreamdashApp) -> DashboardScreen:
     return app.dashboard

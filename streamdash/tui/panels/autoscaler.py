@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -17,6 +15,7 @@ from streamdash.tui.charts import draw_series, history_key
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.latency import ScrollBody
+from streamdash.tui.textgrid import frozen, grid, lines
 
 CHART_SERIES = ("replicas", "cpu_implied_replicas")
 NO_HPA = (
@@ -39,13 +38,10 @@ def _target(view: AutoscalerView) -> str:
 
 def autoscaler_table(
     view: AutoscalerView | None, palette: Palette, divergence_threshold: float
-) -> RenderableType:
+) -> Text:
     """Replica numbers, CPU basis and divergence, as plain text."""
     if view is None:
         return Text(NO_HPA, style=palette.muted)
-    table = Table(box=None, padding=(0, 1), show_header=False, show_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(no_wrap=False)
     ratio = view.divergence_ratio
     diverged = ratio is not None and ratio >= divergence_threshold
     rows: list[tuple[str, Text]] = [
@@ -77,15 +73,14 @@ def autoscaler_table(
             ),
         ),
     ]
-    for label, value in rows:
-        table.add_row(Text(label), value)
+    table = grid([[Text(label, style="bold"), value] for label, value in rows])
     if diverged:
         note = Text(
             f"Running {fmt.multiple(ratio)} the pods CPU needs: streams are bound by "
             "connections, not CPU.",
             style=palette.warning,
         )
-        return Group(table, note)
+        return lines([table, note])
     return table
 
 
@@ -114,7 +109,7 @@ class AutoscalerPanel(Panel):
 
     def render_data(self, snapshot: Snapshot) -> None:
         self.query_one("#autoscaler-numbers", Static).update(
-            autoscaler_table(snapshot.autoscaler, self.palette, self.divergence_threshold)
+            frozen(autoscaler_table(snapshot.autoscaler, self.palette, self.divergence_threshold))
         )
         draw_series(
             self.query_one("#autoscaler-chart", PlotextPlot),

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from streamdash.core.snapshot import Snapshot
 from streamdash.tui.palette import Palette, palette_from
 from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus, age_text
+from streamdash.tui.textgrid import frozen
 
 
 class Panel(Vertical):
@@ -97,7 +98,7 @@ class Panel(Vertical):
             banner = Text("STALE ", style="bold reverse")
             banner.append(status.reason or "", style="bold")
             banner.append(" · showing the last good values")
-            self.query_one(".stale-banner", Static).update(banner)
+            self.query_one(".stale-banner", Static).update(frozen(banner))
         else:
             self.border_subtitle = f"data {age} old"
             self.query_one(".stale-banner", Static).update("")

@@ -6,7 +6,6 @@ values, so everything is plain ``Text``.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +18,7 @@ from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.table import NavTable
+from streamdash.tui.textgrid import frozen, lines
 
 
 def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
@@ -30,20 +30,18 @@ def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
     ]
 
 
-def errors_view(snapshot: Snapshot, palette: Palette) -> RenderableType:
-    lines: list[Text] = []
+def errors_view(snapshot: Snapshot, palette: Palette) -> Text:
+    out: list[Text] = []
     for error in snapshot.errors:
         part = f" [{fmt.safe_label(error.part, 40)}]" if error.part else ""
         line = Text(f"error {fmt.safe_label(error.source, 40)}{part}: ", style=palette.error)
         line.append(fmt.safe_label(error.message, 300))
-        lines.append(line)
+        out.append(line)
     for note in snapshot.notes:
-        lines.append(Text(f"note: {fmt.safe_label(note, 300)}", style=palette.muted))
+        out.append(Text(f"note: {fmt.safe_label(note, 300)}", style=palette.muted))
     if not snapshot.findings and not snapshot.errors:
-        lines.insert(
-            0, Text("No findings: nothing looks wrong in this window.", style=palette.muted)
-        )
-    return Group(*lines)
+        out.insert(0, Text("No findings: nothing looks wrong in this window.", style=palette.muted))
+    return lines(out)
 
 
 class FindingsPanel(Panel):
@@ -80,7 +78,7 @@ class FindingsPanel(Panel):
             table.add_row(*finding_cells(finding, palette), key=str(index))
         if snapshot.findings:
             table.move_cursor(row=min(cursor, len(snapshot.findings) - 1))
-        self.query_one("#findings-errors", Static).update(errors_view(snapshot, palette))
+        self.query_one("#findings-errors", Static).update(frozen(errors_view(snapshot, palette)))
         counts = {
             s: sum(f.severity == s for f in snapshot.findings) for s in ("critical", "warning")
         }

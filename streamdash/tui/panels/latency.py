@@ -6,10 +6,11 @@ draws the stream histogram's top finite bucket as a line so a p99 pinned to it s
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
@@ -21,6 +22,7 @@ from streamdash.tui.bindings import SCROLL_BINDINGS
 from streamdash.tui.charts import draw_series, history_key
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
+from streamdash.tui.textgrid import frozen, grid, lines
 
 SUBJECTS: tuple[tuple[str, str], ...] = (("ttft", "TTFT"), ("stream", "Stream"), ("itl", "ITL"))
 CHART_SERIES = ("ttft_p99", "stream_p99")
@@ -29,7 +31,7 @@ CHART_SERIES = ("ttft_p99", "stream_p99")
 class ScrollBody(VerticalScroll, can_focus=True):
     """A focusable scrolling area with j/k."""
 
-    BINDINGS = SCROLL_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*SCROLL_BINDINGS]
 
 
 def _shown_subjects(snapshot: Snapshot) -> list[tuple[str, str, HistogramSummary]]:
@@ -42,16 +44,13 @@ def _shown_subjects(snapshot: Snapshot) -> list[tuple[str, str, HistogramSummary
     return shown
 
 
-def latency_table(snapshot: Snapshot, palette: Palette) -> RenderableType:
+def latency_table(snapshot: Snapshot, palette: Palette) -> Text:
     """The side-by-side numbers and, below, notes and bucket advice (all plain text)."""
     subjects = _shown_subjects(snapshot)
-    table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
-    table.add_column("", style="bold", no_wrap=True)
-    for _key, title, _summary in subjects:
-        table.add_column(title, justify="right", no_wrap=True, header_style="bold")
+    rows: list[list[Text]] = []
 
     def row(label: str, cells: list[Text]) -> None:
-        table.add_row(Text(label), *cells)
+        rows.append([Text(label, style="bold"), *cells])
 
     for name, _q in PERCENTILES:
         cells = []
@@ -73,14 +72,16 @@ def latency_table(snapshot: Snapshot, palette: Palette) -> RenderableType:
         ],
     )
     row("top bucket", [Text(fmt.seconds(s.top_finite_bucket)) for _k, _t, s in subjects])
-    lines: list[RenderableType] = [table]
+    header = ["", *(title for _k, title, _s in subjects)]
+    table = grid(rows, header, right=[False, *([True] * len(subjects))])
+    out: list[Text] = [table]
     for _key, title, s in subjects:
         if not s.available:
-            lines.append(Text(f"{title}: {s.note or 'not available'}", style=palette.muted))
+            out.append(Text(f"{title}: {s.note or 'not available'}", style=palette.muted))
         elif s.note:
-            lines.append(Text(f"{title}: {s.note}", style=palette.muted))
+            out.append(Text(f"{title}: {s.note}", style=palette.muted))
         if s.overflowed:
-            lines.append(
+            out.append(
                 Text(
                     f"{title} {', '.join(s.overflowed)} above the top bucket: lower bounds",
                     style=palette.warning,
@@ -90,8 +91,8 @@ def latency_table(snapshot: Snapshot, palette: Palette) -> RenderableType:
             advice = Text(f"{title} buckets: ", style="bold")
             advice.append(fmt.bounds(list(s.advice.buckets)))
             advice.append(f" ({s.advice.basis})", style=palette.muted)
-            lines.append(advice)
-    return Group(*lines)
+            out.append(advice)
+    return lines(out)
 
 
 class LatencyPanel(Panel):
@@ -118,7 +119,7 @@ class LatencyPanel(Panel):
 
     def render_data(self, snapshot: Snapshot) -> None:
         palette = self.palette
-        self.query_one("#latency-numbers", Static).update(latency_table(snapshot, palette))
+        self.query_one("#latency-numbers", Static).update(frozen(latency_table(snapshot, palette)))
         stream = snapshot.latency.get("stream")
         top = stream.top_finite_bucket if stream is not None else None
         level = (top, f"stream top bucket {fmt.seconds(top)}", "red") if top else None

@@ -6,8 +6,6 @@ one. Backend and server names are label values: shown as plain ``Text``.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
@@ -19,6 +17,7 @@ from streamdash.core.snapshot import Capacity, Snapshot
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.latency import ScrollBody
+from streamdash.tui.textgrid import frozen, grid, lines
 
 HOW_TO_ADD = (
     "Add one under `load_balancers:` in the config: kind haproxy (stats CSV URL), "
@@ -39,42 +38,51 @@ def _title(text: str) -> Text:
     return Text(text, style="bold underline")
 
 
-def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Table:
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for name, justify in (
-        ("lb", "left"),
-        ("backend/server", "left"),
-        ("status", "left"),
-        ("cur", "right"),
-        ("max", "right"),
-        ("limit", "right"),
-        ("cli aborts", "right"),
-        ("srv aborts", "right"),
-        ("timeouts", "right"),
-        ("retries", "right"),
-        ("resets", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+BACKEND_HEADER = (
+    "lb",
+    "backend/server",
+    "status",
+    "cur",
+    "max",
+    "limit",
+    "cli aborts",
+    "srv aborts",
+    "timeouts",
+    "retries",
+    "resets",
+)
+BACKEND_RIGHT = (False, False, False, *([True] * 8))
+
+
+def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Text:
+    """One aligned row per LB server; counters as ``total (rate)``."""
+    rows: list[list[Text]] = []
     for b in backends:
-        full = b.limit is not None and b.current is not None and b.limit > 0
-        near_limit = full and (b.current or 0) >= 0.8 * (b.limit or 0)
-        table.add_row(
-            Text(fmt.safe_label(b.lb, 30)),
-            Text(f"{fmt.safe_label(b.proxy, 40)}/{fmt.safe_label(b.server, 40)}"),
-            Text(fmt.safe_label(b.status or fmt.NA, 12)),
-            Text(fmt.count(b.current), style=palette.warning if near_limit else ""),
-            Text(fmt.count(b.maximum)),
-            Text(fmt.count(b.limit)),
-            Text(_counter(b.client_aborts, b.client_aborts_rate)),
-            Text(_counter(b.server_aborts, b.server_aborts_rate)),
-            Text(
-                _counter(b.timeouts, b.timeouts_rate),
-                style=palette.warning if (b.timeouts_rate or 0) > 0 else "",
-            ),
-            Text(_counter(b.retries, b.retries_rate)),
-            Text(_counter(b.resets, b.resets_rate)),
+        near_limit = (
+            b.limit is not None
+            and b.current is not None
+            and b.limit > 0
+            and b.current >= 0.8 * b.limit
         )
-    return table
+        rows.append(
+            [
+                Text(fmt.safe_label(b.lb, 30)),
+                Text(f"{fmt.safe_label(b.proxy, 40)}/{fmt.safe_label(b.server, 40)}"),
+                Text(fmt.safe_label(b.status or fmt.NA, 12)),
+                Text(fmt.count(b.current), style=palette.warning if near_limit else ""),
+                Text(fmt.count(b.maximum)),
+                Text(fmt.count(b.limit)),
+                Text(_counter(b.client_aborts, b.client_aborts_rate)),
+                Text(_counter(b.server_aborts, b.server_aborts_rate)),
+                Text(
+                    _counter(b.timeouts, b.timeouts_rate),
+                    style=palette.warning if (b.timeouts_rate or 0) > 0 else "",
+                ),
+                Text(_counter(b.retries, b.retries_rate)),
+                Text(_counter(b.resets, b.resets_rate)),
+            ]
+        )
+    return grid(rows, BACKEND_HEADER, right=BACKEND_RIGHT)
 
 
 def capacity_text(capacity: Capacity, palette: Palette) -> Text:
@@ -98,10 +106,10 @@ def capacity_text(capacity: Capacity, palette: Palette) -> Text:
     return text
 
 
-def lb_view(snapshot: Snapshot, palette: Palette) -> RenderableType:
+def lb_view(snapshot: Snapshot, palette: Palette) -> Text:
     """Everything the panel shows, as plain-text renderables."""
     lb = snapshot.load_balancer
-    parts: list[RenderableType] = []
+    parts: list[Text] = []
     configured = bool(lb.sources or lb.backends or lb.frontends or lb.timeouts)
     if not configured:
         url = f" {fmt.safe_label(snapshot.source.url)}" if snapshot.source.url else ""
@@ -138,7 +146,7 @@ def lb_view(snapshot: Snapshot, palette: Palette) -> RenderableType:
         else:
             parts.append(Text("none reported", style=palette.muted))
     parts.append(capacity_text(snapshot.capacity, palette))
-    return Group(*parts)
+    return lines(parts)
 
 
 class LoadBalancerPanel(Panel):
@@ -155,4 +163,4 @@ class LoadBalancerPanel(Panel):
         return (snapshot.load_balancer, snapshot.capacity, snapshot.source)
 
     def render_data(self, snapshot: Snapshot) -> None:
-        self.query_one("#lb-body", Static).update(lb_view(snapshot, self.palette))
+        self.query_one("#lb-body", Static).update(frozen(lb_view(snapshot, self.palette)))

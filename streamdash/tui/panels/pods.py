@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
@@ -113,7 +114,9 @@ def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Tex
 class FilterInput(Input):
     """The ``/`` filter; Escape clears it and returns to the table."""
 
-    BINDINGS = [Binding("escape", "cancel", "Clear filter", show=False, id="filter_cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Clear filter", show=False, id="filter_cancel")
+    ]
 
     class Cancelled(Message):
         pass
@@ -198,7 +201,11 @@ class PodsPanel(Panel):
 
     def _update_labels(self) -> None:
         total = len(self.snapshot.pods) if self.snapshot else 0
-        title = f"2 Pods · {len(self.shown_rows)} of {total}" if self.filter_text else f"2 Pods · {total}"
+        title = (
+            f"2 Pods · {len(self.shown_rows)} of {total}"
+            if self.filter_text
+            else f"2 Pods · {total}"
+        )
         if self.filter_text:
             title += f" matching '{fmt.safe_label(self.filter_text, 40)}'"
         if self.sort_column is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -14,7 +16,7 @@ from streamdash.tui.bindings import TABLE_BINDINGS
 class NavTable(DataTable[object]):
     """A row-cursor DataTable with j/k; ``s``/``S`` ask the owning panel to sort."""
 
-    BINDINGS = TABLE_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     class SortRequested(Message):
         """``s`` (next column) or ``S`` (reverse order) was pressed."""

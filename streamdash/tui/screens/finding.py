@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -30,13 +33,13 @@ def evidence_value(value: object) -> str:
 
 
 class DetailBody(VerticalScroll, can_focus=True):
-    BINDINGS = DETAIL_BINDINGS[1:]
+    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[1:]]
 
 
 class FindingScreen(Screen[None]):
     """One finding in full. Escape goes back."""
 
-    BINDINGS = DETAIL_BINDINGS[:1]
+    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[:1]]
 
     def __init__(self, finding: Finding) -> None:
         super().__init__(classes="detail")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Grid
 from textual.message import Message
 from textual.screen import Screen
@@ -30,7 +32,12 @@ from streamdash.tui.status import one_line
 
 HistoryFetch = Callable[[str, int], HistoryRaw | None]
 CHARTS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...], str], ...] = (
-    ("pod-latency", "p99 (s)", (("ttft_p99", "TTFT p99", "cyan"), ("stream_p99", "stream p99", "orange")), "s"),
+    (
+        "pod-latency",
+        "p99 (s)",
+        (("ttft_p99", "TTFT p99", "cyan"), ("stream_p99", "stream p99", "orange")),
+        "s",
+    ),
     ("pod-fds", "open FDs", (("open_fds", "open FDs", "cyan"),), "FDs"),
     ("pod-cpu", "CPU cores", (("cpu_cores", "CPU", "cyan"),), "cores"),
     ("pod-inflight", "in flight", (("in_flight", "in flight", "cyan"),), "requests"),
@@ -40,7 +47,7 @@ CHARTS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...], str], ...] = (
 class PodScreen(Screen[None]):
     """One pod; Escape goes back."""
 
-    BINDINGS = DETAIL_BINDINGS[:1]
+    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[:1]]
 
     class HistoryLoaded(Message):
         def __init__(self, history: HistoryRaw | None, error: str | None) -> None:
