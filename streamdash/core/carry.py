@@ -69,12 +69,12 @@ def carry_forward(
     """``current`` with failed parts filled from ``previous`` (see module contract)."""
     failed: dict[str, SourceError] = {}
     whole_source_down = False
-    for err in current.errors:
-        if err.part is None:
-            if err.source.startswith(current.source_kind):
+    for error in current.errors:
+        if error.part is None:
+            if error.source.startswith(current.source_kind):
                 whole_source_down = True
             continue
-        failed.setdefault(err.part, err)
+        failed.setdefault(error.part, error)
     prev_raw = previous.raw if previous else None
     prev_good = dict(previous.good_at) if previous else {}
     changes: dict[str, object] = {}
@@ -88,8 +88,8 @@ def carry_forward(
             good_at[part] = current.taken_at
             continue
         reason = (
-            err.message
-            if err
+            failure.message
+            if failure is not None
             else next((e.message for e in current.errors if e.part is None), "source unavailable")
         )
         last = prev_good.get(part)

@@ -51,3 +51,16 @@ def test_never_good_part_stays_unknown() -> None:
     carried = carry_forward(None, broken)
     assert carried.raw.open_fds == {}
     assert carried.stale[0].last_good_at is None
+
+
+def test_each_failed_part_keeps_its_own_reason() -> None:
+    first = carry_forward(None, raw_answers(POD_GAUGES, ttft=TTFT, hpas=(HPA,), taken_at=100.0))
+    broken = dataclasses.replace(
+        raw_answers(POD_GAUGES, ttft=TTFT, taken_at=110.0),
+        errors=(
+            SourceError("prometheus", "HTTP 503", "cpu"),
+            SourceError("prometheus", "timeout after 10 s", "hpa"),
+        ),
+    )
+    reasons = {p.part: p.reason for p in carry_forward(first, broken).stale}
+    assert reasons == {"cpu": "HTTP 503", "hpa": "timeout after 10 s"}
