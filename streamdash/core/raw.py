@@ -179,4 +179,4 @@ class RawAnswers:
     """How many requests this refresh sent to the primary source."""
     errors: tuple[SourceError, ...] = ()
     notes: tuple[str, ...] = ()
-    """Facts a reader needs (e.g. 'rates from two scrapes 5 s apart')."""
+    """Facts a reader needs (e.g. 'direct scrape: rates over the last 5 s')."""

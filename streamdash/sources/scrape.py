@@ -6,8 +6,11 @@ consecutive successful scrapes of the same target, with Prometheus's counter sem
 ``increase = cur - prev``, or ``cur`` when the counter went down (it restarted from 0).
 A series seen only once (new pod, new bucket) has no rate yet and is left out, as a
 Prometheus ``rate`` over one sample is empty; a series that disappeared is left out.
-Every target's rate divides by the time between the starts of the two rounds it was
-scraped in, so all targets of a refresh share one interval.
+Rates span the window, like ``rate(x[window])``: each target keeps its scrapes of the
+last ``window_seconds``, and a rate is the increase from the oldest of them to the newest
+(summed scrape to scrape, so a counter reset in between is handled) divided by the time
+between the starts of those two rounds. Until a window's worth of scrapes exists, rates
+cover what there is, and the answer's note says over how long.
 
 The first ``fetch`` has no previous round: it scrapes twice, ``prime_seconds`` apart.
 The answer is the same ``RawAnswers`` the Prometheus source gives (``source_kind``
@@ -22,10 +25,11 @@ import math
 import re
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import httpx
@@ -113,6 +117,30 @@ def series_increases(
         for labels, value in cur.items()
         if labels in prev
     }
+
+
+def window_baseline(chain: Sequence[Scrape], cur: Scrape) -> Scrape | None:
+    """A stand-in for the oldest scrape of ``chain`` such that ``cur - baseline`` is the
+    increase summed scrape to scrape along ``chain`` then ``cur`` (counter resets in
+    between counted as Prometheus does). Series missing from any scrape of the chain
+    are left out (no rate). None when ``chain`` is empty."""
+    if not chain:
+        return None
+    steps = [*chain, cur]
+    values: dict[str, dict[LabelSet, float]] = {}
+    for name, series in cur.samples.items():
+        out: dict[LabelSet, float] = {}
+        for labels, value in series.items():
+            total = 0.0
+            for a, b in pairwise(steps):
+                before, after = a.samples.get(name, {}), b.samples.get(name, {})
+                if labels not in before or labels not in after:
+                    break
+                total += counter_increase(before[labels], after[labels])
+            else:
+                out[labels] = value - total
+        values[name] = out
+    return Scrape(chain[0].at, values)
 
 
 def series_rates(prev: Scrape | None, cur: Scrape, name: str) -> dict[LabelSet, float]:
@@ -349,12 +377,12 @@ def answers_from_rounds(
 
 
 def interval_note(rounds: Sequence[TargetRound]) -> str | None:
-    """'rates from two scrapes N s apart' for the intervals used, None without rates."""
+    """'rates over the last N s' for the spans used, None without rates."""
     gaps = sorted({round(r.cur.at - r.prev.at, 1) for r in rounds if r.prev is not None})
     if not gaps:
         return None
     text = f"{gaps[0]:g}" if len(gaps) == 1 else f"{gaps[0]:g}–{gaps[-1]:g}"
-    return f"rates from two scrapes {text} s apart (direct scrape: the window does not apply)"
+    return f"direct scrape: rates over the last {text} s (scrapes kept for the window)"
 
 
 # --------------------------------------------------------------------------- the source
@@ -388,7 +416,7 @@ class ScrapeSource:
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(16, len(self.targets))), thread_name_prefix="scrape"
         )
-        self._last: dict[ScrapeTarget, Scrape] = {}
+        self._history: dict[ScrapeTarget, deque[Scrape]] = {}
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -445,11 +473,11 @@ class ScrapeSource:
     def _fetch(self, window_seconds: int, now: float | None) -> RawAnswers:
         taken_at = time.time() if now is None else now
         sent = 0
-        if not self._last and self.targets:
+        if not self._history and self.targets:
             for target, got in self._round():
                 sent += 1
                 if isinstance(got, Scrape):
-                    self._last[target] = got
+                    self._history[target] = deque([got])
             time.sleep(self.prime_seconds)
         results = self._round()
         sent += len(results)
@@ -459,8 +487,7 @@ class ScrapeSource:
             if isinstance(got, SourceError):
                 errors.append(got)
                 continue
-            rounds.append(TargetRound(target, self._last.get(target), got))
-            self._last[target] = got
+            rounds.append(TargetRound(target, self._baseline(target, got, window_seconds), got))
         if self.targets and not rounds:
             errors.append(SourceError(SOURCE_KIND, "no scrape target answered", None))
         if not self.targets:
@@ -492,6 +519,17 @@ class ScrapeSource:
             hpas=fields.hpas,
         )
 
+    def _baseline(self, target: ScrapeTarget, cur: Scrape, window_seconds: int) -> Scrape | None:
+        """Remember ``cur``; return the baseline for rates over the window (see module)."""
+        history = self._history.setdefault(target, deque())
+        while history and cur.at - history[0].at > window_seconds:
+            if len(history) == 1:
+                break  # refresh slower than the window: use the previous scrape
+            history.popleft()
+        baseline = window_baseline(list(history), cur)
+        history.append(cur)
+        return baseline
+
     def _queries(self) -> dict[str, str]:
         """Part name -> what was read, with the Prometheus source's part names."""
         n = len(self.targets)
@@ -503,14 +541,14 @@ class ScrapeSource:
         out = {}
         for metric, kinds in kinds_by_metric.items():
             out[f"{'+'.join(kinds)}_buckets"] = (
-                f"{metric}_bucket: increase between two scrapes of {n} targets, by (pod, le)"
+                f"{metric}_bucket: increase over the window, {n} targets, by (pod, le)"
             )
         if kinds_by_metric:
-            out["sum_count"] = "_sum and _count: increase between two scrapes, by pod"
+            out["sum_count"] = "_sum and _count: increase over the window, by pod"
         gauges = ", ".join(x for x in (OPEN_FDS, MAX_FDS, self.preset.in_flight) if x)
         out["pod_gauges"] = f"{gauges}: last scrape of {n} targets"
         out["cpu"] = (
-            f"{CPU_COUNTER} (container not '' or 'POD'): increase between two scrapes; "
+            f"{CPU_COUNTER} (container not '' or 'POD'): increase over the window; "
             f'{CPU_REQUESTS}{{resource="cpu"}}: last scrape'
         )
         out["hpa"] = f"{HPA_PREFIX}*: last scrape"

@@ -62,7 +62,7 @@ def test_scrape_source_returns_the_fleets_pods_with_every_field(fleet: RunningFl
         fleet.pause()
         first = src.fetch(300)
         assert first.query_count == 2 * len(settings.scrape)  # first call primes itself
-        assert any(n.startswith("rates from two scrapes") for n in first.notes)
+        assert any(n.startswith("direct scrape: rates over the last") for n in first.notes)
         fleet.advance(30)
         raw = src.fetch(300)
         assert raw.errors == ()

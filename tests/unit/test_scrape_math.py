@@ -227,4 +227,19 @@ def test_interval_note() -> None:
     text = "x 1\n"
     assert interval_note([TargetRound(POD_A, None, _scrape(1.0, text))]) is None
     note = interval_note([TargetRound(POD_A, _scrape(1.0, text), _scrape(6.0, text))])
-    assert note is not None and note.startswith("rates from two scrapes 5 s apart")
+    assert note is not None and note.startswith("direct scrape: rates over the last 5 s")
+
+
+def test_window_baseline_sums_increases_across_a_reset() -> None:
+    from streamdash.sources.scrape import Scrape, window_baseline
+
+    key = (("pod", "a"),)
+
+    def at(t: float, v: float) -> Scrape:
+        return Scrape(t, {"x_total": {key: v}})
+
+    # 10 -> 30 (+20), reset -> 5 (+5), -> 25 (+20): 45 over 30 s, as Prometheus counts it
+    base = window_baseline([at(0, 10), at(10, 30), at(20, 5)], at(30, 25))
+    assert base is not None and base.at == 0
+    assert 25 - base.samples["x_total"][key] == 45
+    assert window_baseline([], at(30, 25)) is None
