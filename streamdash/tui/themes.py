@@ -9,6 +9,7 @@ it is skipped and reported as one line naming the file and what is wrong.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 DEFAULT_THEME = "streamdash-dark"
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "themes"
+_SOURCE_THEMES = Path(__file__).resolve().parents[2] / "themes"
+_INSTALLED_THEMES = Path(sys.prefix) / "share" / "streamdash" / "themes"
+BUNDLED_DIR = _SOURCE_THEMES if _SOURCE_THEMES.is_dir() else _INSTALLED_THEMES
+"""The repository's themes/ (a checkout or editable install), else the copy a wheel
+installs under ``<prefix>/share/streamdash/themes``."""
 _COLOURS = (
     "primary",
     "secondary",
