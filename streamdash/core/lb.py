@@ -534,6 +534,10 @@ def lb_findings(
 # ------------------------------------------------------------------------- capacity
 
 
+def _pods(count: int) -> str:
+    return f"{count} pod" if count == 1 else f"{count} pods"
+
+
 def capacity(
     pods: Sequence[PodRow],
     latency: Mapping[str, HistogramSummary],
@@ -577,7 +581,7 @@ def capacity(
             arrival_rate_per_s=arrival,
             per_pod_streams_ceiling=smallest,
             basis=(
-                f"{len(ceilings)} pods hold at most {fmt.count(total)} streams at once"
+                f"{_pods(len(ceilings))} hold at most {fmt.count(total)} streams at once"
                 f"{missing}; the mean stream duration is unknown, so no rate."
             ),
         )
@@ -589,7 +593,7 @@ def capacity(
         per_pod_streams_ceiling=smallest,
         sustainable_rate_per_s=sustainable,
         basis=(
-            f"Little's law: {len(ceilings)} pods x their ceilings ({' / '.join(bounds)}) = "
+            f"Little's law: {_pods(len(ceilings))} x their ceilings ({' / '.join(bounds)}) = "
             f"{fmt.count(total)} concurrent streams / {mean_basis} {fmt.seconds(mean)} = "
             f"{fmt.rate(sustainable)} sustainable{versus}{missing}."
         ),
