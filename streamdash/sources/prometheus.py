@@ -90,6 +90,8 @@ def _root_cause(exc: BaseException) -> BaseException:
 def _describe_exception(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, requests.Timeout):
         return f"timed out after {timeout:g} s"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "answer cut short: the connection closed before the whole body arrived"
     root = _root_cause(exc)
     text = str(root)
     if isinstance(root, ConnectionRefusedError) or "Connection refused" in text:
