@@ -12,8 +12,10 @@ stream reached ``[DONE]``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -95,6 +97,10 @@ class _Server(ThreadingHTTPServer):
         self.open_streams = 0
         self.broken = 0
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Peers that hang up mid-stream are the point of these tests: stay quiet."""
+        return
+
     def opened(self) -> None:
         with self._lock:
             self.open_streams += 1
@@ -161,3 +167,35 @@ def read_stream(url: str, timeout: float = 10.0) -> StreamResult:
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     return StreamResult(tuple(events), "[DONE]" in events, error)
+
+
+class HeldStreams:
+    """``n`` SSE streams held open (first event read) until the context exits.
+
+    Each stream has its own connection; exiting closes them all. Keep the events
+    coming slowly (e.g. ``pause=0.2&tokens=100``) so they outlive the test's checks.
+    """
+
+    def __init__(self, url: str, n: int, timeout: float = 10.0) -> None:
+        self.url, self.n = url, n
+        self._client = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=n + 1))
+        self._stack = contextlib.ExitStack()
+        self.first_events: list[str] = []
+        self._lines: list[Iterator[str]] = []
+
+    def __enter__(self) -> HeldStreams:
+        self._stack.enter_context(self._client)
+        try:
+            for _ in range(self.n):
+                response = self._stack.enter_context(self._client.stream("GET", self.url))
+                lines = response.iter_lines()  # kept referenced: dropping it closes the stream
+                self._lines.append(lines)
+                self.first_events.append(next(line for line in lines if line.startswith("data:")))
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lines.clear()
+        self._stack.close()
