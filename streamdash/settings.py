@@ -54,6 +54,17 @@ class PrometheusSettings:
     tls_verify: bool = True
     timeout_seconds: float = 10.0
 
+    def __repr__(self) -> str:
+        """Like the generated repr, but the URL without userinfo and no secret fields."""
+        from streamdash.redact import redact_url
+
+        url = None if self.url is None else redact_url(self.url)
+        return (
+            f"PrometheusSettings(url={url!r}, basic_auth_user={self.basic_auth_user!r}, "
+            f"ca_file={self.ca_file!r}, tls_verify={self.tls_verify!r}, "
+            f"timeout_seconds={self.timeout_seconds!r})"
+        )
+
 
 @dataclass(frozen=True)
 class Thresholds:
