@@ -4,7 +4,7 @@ Pure functions over raw LB rows, latency summaries and pod rows. Finding ids:
 ``lb-idle-timeout``, ``lb-disconnects``, ``connection-ceiling``.
 
 Timeouts come in two sorts (``timeout_sort``):
-- ``idle``: fires after that long WITHOUT BYTES (HAProxy ``timeout server``/``client``,
+- ``idle``: fires after that long WITHOUT BYTES (HAProxy ``timeout server``,
   nginx ``proxy_read_timeout``, Envoy ``stream_idle_timeout`` and route ``idle_timeout``,
   cloud idle timeouts). Every token resets it, so it cuts a stream only when a silence
   (TTFT before the first token, or a pause between tokens) outlasts it.
@@ -27,7 +27,6 @@ from streamdash.settings import Thresholds
 IDLE_TIMEOUTS = frozenset(
     {
         "timeout server",
-        "timeout client",
         "proxy_read_timeout",
         "stream_idle_timeout",
         "route idle_timeout",
@@ -46,8 +45,10 @@ PodConnections = Mapping[str, tuple[float | None, float | None]]
 
 
 def timeout_sort(timeout: LbTimeoutRaw) -> str | None:
-    """``idle``, ``total``, or None for settings that do not apply to an SSE response
-    (e.g. HAProxy ``timeout tunnel``: WebSocket / CONNECT only)."""
+    """``idle``, ``total``, or None for settings that do not cut an SSE response on a
+    pause: HAProxy ``timeout tunnel`` (WebSocket / CONNECT only) and ``timeout client``
+    (fires on a client that stops reading; a 1 s ``timeout client`` let a stream with
+    2 s pauses finish on HAProxy 2.6, see tests/integration/test_lb_real.py)."""
     if timeout.name in IDLE_TIMEOUTS:
         return "idle"
     if timeout.name in TOTAL_TIMEOUTS:

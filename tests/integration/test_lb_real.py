@@ -203,6 +203,40 @@ def test_nginx_stub_status_counts_held_streams(
     ]
 
 
+def test_which_idle_timeouts_cut_a_pause(
+    tmp_path: Path, upstreams: tuple[SseServer, SseServer], lb_servers: list[RunningLb]
+) -> None:
+    """nginx proxy_read_timeout cuts a pausing stream; HAProxy timeout client does not
+    (why core.lb counts only the first as a stream-cutting idle timeout)."""
+    upstream, _ = upstreams
+    ngx = start_nginx(tmp_path / "nginx", upstream.address, proxy_read_timeout="1s")
+    lb_servers.append(ngx)
+    hap = start_haproxy(
+        tmp_path / "haproxy",
+        {"llama-0": upstream.address},
+        timeout_server="30s",
+        timeout_client="1s",
+    )
+    lb_servers.append(hap)
+    path = f"/stream?tokens=3&pause={PAUSE_S}"
+    through_nginx = read_stream(ngx.url + path)
+    through_haproxy = read_stream(hap.url + path)
+    assert not through_nginx.completed and through_nginx.events == ("tok0",)
+    assert through_haproxy.completed
+    answers = fetch_once(LoadBalancerSettings(kind="nginx", config_file=str(ngx.config_file)))
+    latency = {"itl": summary("itl", p99=PAUSE_S)}
+    (finding,) = lb_findings(latency, [], answers.timeouts, [], Thresholds())
+    assert finding.evidence["setting"] == "proxy_read_timeout"
+    config = haproxy.parse_config_timeouts(hap.config_file.read_text(), "edge")
+    assert ("timeout client", 1.0) in {(t.name, t.seconds) for t in config}
+    assert (
+        lb_findings(
+            latency, [], [t for t in config if t.name == "timeout client"], [], Thresholds()
+        )
+        == []
+    )
+
+
 def test_down_lb_and_wrong_page_are_errors_not_exceptions(
     tmp_path: Path, upstreams: tuple[SseServer, SseServer], lb_servers: list[RunningLb]
 ) -> None:

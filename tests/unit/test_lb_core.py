@@ -91,7 +91,7 @@ def test_idle_timeout_longer_than_every_silence_is_fine_even_for_long_streams() 
 
 def test_idle_timeout_against_overflowed_gap_lower_bound() -> None:
     latency = {"itl": hist("itl", p99=8.0, overflowed=("p99",))}
-    (f,) = lb_findings(latency, [], [timeout("timeout client", 5)], [], T)
+    (f,) = lb_findings(latency, [], [timeout("stream_idle_timeout", 5, "envoy")], [], T)
     assert "> 8 s" in f.summary and f.evidence["longest_silence_is_lower_bound"] is True
 
 
@@ -119,10 +119,11 @@ def test_total_timeout_below_p99_only_is_a_warning_and_includes_ttft_flag() -> N
     assert f.severity == "warning" and f.evidence["response_p99_seconds"] == 40.0
 
 
-def test_tunnel_timeout_does_not_apply_to_sse() -> None:
-    assert timeout_sort(timeout("timeout tunnel", 1)) is None
+def test_tunnel_and_client_timeouts_do_not_cut_sse_pauses() -> None:
+    quiet = [timeout("timeout tunnel", 1), timeout("timeout client", 1)]
+    assert [timeout_sort(t) for t in quiet] == [None, None]
     latency = {"itl": hist("itl", p99=30.0)}
-    assert lb_findings(latency, [], [timeout("timeout tunnel", 1)], [], T) == []
+    assert lb_findings(latency, [], quiet, [], T) == []
 
 
 def test_nice_durations() -> None:
