@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from streamdash.core.build import build_snapshot
-from streamdash.core.carry import Carried, carry_forward
+from streamdash.core.carry import LB_PART, Carried, carry_forward, carry_lb
 from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
 from streamdash.redact import redact_url, scrub
@@ -80,6 +80,7 @@ class LiveRefresher:
             raw = dataclasses.replace(
                 raw,
                 lb_backends=raw.lb_backends + tuple(lb.backends),
+                lb_aggregates=raw.lb_aggregates + tuple(lb.aggregates),
                 lb_frontends=raw.lb_frontends + tuple(lb.frontends),
                 lb_timeouts=raw.lb_timeouts + tuple(lb.timeouts),
                 errors=raw.errors + tuple(lb.errors),
@@ -91,7 +92,13 @@ class LiveRefresher:
 
     def refresh(self, window_seconds: int) -> Snapshot:
         raw = self.fetch_raw(window_seconds)
-        self._carried = carry_forward(self._carried, raw)
+        sources = self.lbs.sources if self.lbs is not None else ()
+        raw, lb_stale, lb_good_at = carry_lb(self._carried, raw, sources)
+        carried = carry_forward(self._carried, raw)
+        good_at = dict(carried.good_at)
+        if lb_good_at is not None:
+            good_at[LB_PART] = lb_good_at
+        self._carried = Carried(carried.raw, carried.stale + lb_stale, good_at)
         return build_snapshot(self._carried.raw, self.settings, self._carried.stale)
 
     def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:

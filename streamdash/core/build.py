@@ -13,7 +13,8 @@ from streamdash.core.findings import (
     worst_first,
 )
 from streamdash.core.histogram import summarize
-from streamdash.core.pods import pod_rows
+from streamdash.core.lb import capacity, join_to_pods, lb_findings
+from streamdash.core.pods import fleet_pods, pod_rows
 from streamdash.core.raw import RawAnswers
 from streamdash.core.snapshot import (
     HistogramSummary,
@@ -64,7 +65,8 @@ def build_snapshot(
     refresh (see ``core.carry``)."""
     preset = settings.preset or load_preset(DEFAULT_PRESET)
     latency = _latency(raw, preset)
-    connections: dict[str, tuple[float | None, float | None]] = {}
+    rule = settings.load_balancers[0].pod_match if settings.load_balancers else "server"
+    connections = join_to_pods(fleet_pods(raw), raw.lb_backends, rule)
     pods = pod_rows(raw, preset, connections)
     hpa = pick_hpa(raw.hpas, settings.hpa)
     autoscaler = autoscaler_view(hpa, pods, settings.cpu_target_utilization)
@@ -82,6 +84,15 @@ def build_snapshot(
             settings.thresholds,
             [q for k, q in raw.queries.items() if k in ("hpa", "cpu")],
         ),
+        *lb_findings(
+            latency,
+            raw.lb_backends,
+            raw.lb_timeouts,
+            pods,
+            settings.thresholds,
+            aggregates=raw.lb_aggregates,
+            stream_includes_ttft=preset.stream.includes_ttft,
+        ),
     ]
     return Snapshot(
         taken_at=raw.taken_at,
@@ -98,6 +109,7 @@ def build_snapshot(
             timeouts=raw.lb_timeouts,
             sources=lb_sources(settings),
         ),
+        capacity=capacity(pods, latency, stream_includes_ttft=preset.stream.includes_ttft),
         findings=worst_first(findings),
         errors=raw.errors,
         stale=stale,

@@ -113,3 +113,35 @@ def carry_forward(
         stale.append(StalePart(part, panel_of(part), reason, last))
     raw = dataclasses.replace(current, histograms=histograms, **changes)  # type: ignore[arg-type]
     return Carried(raw=raw, stale=tuple(stale), good_at=good_at)
+
+
+LB_PART = "lb"
+
+
+def carry_lb(
+    previous: Carried | None, current: RawAnswers, lb_sources: tuple[str, ...]
+) -> tuple[RawAnswers, tuple[StalePart, ...], float | None]:
+    """Keep the last good rows of every load balancer that failed this refresh.
+
+    ``lb_sources`` are the configured LB source names (``kind:url``) as used in
+    ``SourceError.source``. A failed LB's rows are taken from ``previous`` (matched by
+    the rows' ``lb`` name being absent now); returns the new raw, the stale marker and
+    when the shown LB rows were fetched.
+    """
+    failed = [e for e in current.errors if e.source in lb_sources]
+    last_good = previous.good_at.get(LB_PART) if previous else None
+    if not failed:
+        return current, (), current.taken_at
+    if previous is None:
+        return current, (StalePart(LB_PART, "lb", failed[0].message, None),), None
+    prev = previous.raw
+    have = {row.lb for row in current.lb_backends} | {row.lb for row in current.lb_frontends}
+    raw = dataclasses.replace(
+        current,
+        lb_backends=current.lb_backends + tuple(r for r in prev.lb_backends if r.lb not in have),
+        lb_aggregates=current.lb_aggregates
+        + tuple(r for r in prev.lb_aggregates if r.lb not in have),
+        lb_frontends=current.lb_frontends + tuple(r for r in prev.lb_frontends if r.lb not in have),
+        lb_timeouts=current.lb_timeouts or prev.lb_timeouts,
+    )
+    return raw, (StalePart(LB_PART, "lb", failed[0].message, last_good),), last_good

@@ -170,6 +170,8 @@ class RawAnswers:
     in_flight: Mapping[str, float] = field(default_factory=dict)
     hpas: tuple[HpaRaw, ...] = ()
     lb_backends: tuple[LbBackendRaw, ...] = ()
+    lb_aggregates: tuple[LbBackendRaw, ...] = ()
+    """Per-backend / cluster totals (HAProxy ``BACKEND`` rows), not joined to pods."""
     lb_frontends: tuple[LbFrontendRaw, ...] = ()
     lb_timeouts: tuple[LbTimeoutRaw, ...] = ()
     history: HistoryRaw | None = None

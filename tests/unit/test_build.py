@@ -111,3 +111,25 @@ def test_tgi_has_no_ttft_and_says_so() -> None:
     ttft = s.latency["ttft"]
     assert not ttft.available and ttft.metric is None and ttft.note
     assert s.latency["stream"].note and "TTFT" in s.latency["stream"].note
+
+
+def test_lb_rows_fill_pod_connections_and_lb_findings() -> None:
+    from streamdash.core.raw import LbBackendRaw, LbTimeoutRaw
+
+    rows = tuple(
+        LbBackendRaw(lb="edge", kind="haproxy", proxy="be", server=p, current=c, limit=64)
+        for p, c in (("a", 10), ("b", 60), ("c", 20))
+    )
+    timeout = LbTimeoutRaw(lb="edge", kind="haproxy", name="timeout server", seconds=2.0)
+    raw = dataclasses.replace(
+        raw_answers(POD_GAUGES, ttft=TTFT, stream=STREAM, hpas=(HPA,)),
+        lb_backends=rows,
+        lb_timeouts=(timeout,),
+    )
+    s = build_snapshot(raw, SETTINGS)
+    conns = {p.pod: (p.open_connections, p.connection_limit) for p in s.pods}
+    assert conns == {"a": (10, 64), "b": (60, 64), "c": (20, 64)}
+    ids = {f.id for f in s.findings}
+    assert "lb-idle-timeout" in ids  # streams last > 5 s, the LB cuts silences at 2 s
+    assert "connection-ceiling" in ids  # b holds 60 of 64 sessions
+    assert s.capacity.per_pod_streams_ceiling is not None

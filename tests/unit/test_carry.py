@@ -64,3 +64,22 @@ def test_each_failed_part_keeps_its_own_reason() -> None:
     )
     reasons = {p.part: p.reason for p in carry_forward(first, broken).stale}
     assert reasons == {"cpu": "HTTP 503", "hpa": "timeout after 10 s"}
+
+
+def test_a_failed_load_balancer_keeps_its_last_rows() -> None:
+    from streamdash.core.carry import LB_PART, Carried, carry_lb
+    from streamdash.core.raw import LbBackendRaw
+
+    row = LbBackendRaw(lb="edge", kind="haproxy", proxy="be", server="a", current=3)
+    good = dataclasses.replace(raw_answers(POD_GAUGES, taken_at=100.0), lb_backends=(row,))
+    raw, stale, at = carry_lb(None, good, ("haproxy:http://lb/stats",))
+    assert stale == () and at == 100.0
+    previous = Carried(raw, (), {LB_PART: 100.0})
+    down = dataclasses.replace(
+        raw_answers(POD_GAUGES, taken_at=110.0),
+        errors=(SourceError("haproxy:http://lb/stats", "GET http://lb/stats: timed out", "stats"),),
+    )
+    raw, stale, at = carry_lb(previous, down, ("haproxy:http://lb/stats",))
+    assert raw.lb_backends == (row,)
+    assert [(s.part, s.panel, s.last_good_at) for s in stale] == [("lb", "lb", 100.0)]
+    assert at == 100.0
