@@ -1,0 +1,217 @@
+"""Results of one benchmark run, and the markdown table with each goal's status."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchmarks.headless import ImportTime, SideBySide
+from benchmarks.tui import FirstFrame, Steady
+
+GOAL_RATIO = 0.5
+GOAL_REQUESTS = 12
+GOAL_FIRST_FRAME_S = 1.0
+GOAL_CPU_PER_REFRESH_MS = 50.0
+GOAL_IDLE_SHARE = 0.01
+GOAL_BYTES_PER_REFRESH = 10_000
+RSS_GROWTH_TOLERANCE = 2 * 2**20
+"""Second-half median RSS may exceed the first-half median by this much and count as flat."""
+
+
+@dataclass
+class Results:
+    machine: dict[str, str]
+    runs: int
+    started: float
+    tui_pods: int = 1000
+    finished: float | None = None
+    fleets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    side_by_side: dict[int, SideBySide] = field(default_factory=dict)
+    imports: ImportTime | None = None
+    first_frame: FirstFrame | None = None
+    busy: Steady | None = None
+    idle: Steady | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["side_by_side"] = {
+            pods: {
+                **asdict(s),
+                "snapshot_median_s": s.snapshot_median,
+                "reference_median_s": s.reference_median,
+                "ratio": s.ratio,
+            }
+            for pods, s in self.side_by_side.items()
+        }
+        for name in ("busy", "idle"):
+            run: Steady | None = getattr(self, name)
+            if run is not None:
+                out[name].update(
+                    cpu_per_refresh_ms=run.cpu_per_refresh_ms,
+                    cpu_share=run.cpu_share,
+                    bytes_per_refresh=run.bytes_per_refresh,
+                    rss_growth=run.rss_growth,
+                )
+        return out
+
+
+def rss_halves(run: Steady) -> tuple[float, float]:
+    """Median RSS of the first and second half of the samples (bytes)."""
+    values = [b for _, b in run.rss]
+    half = len(values) // 2
+    return statistics.median(values[: max(half, 1)]), statistics.median(values[half:])
+
+
+def _status(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def render(r: Results) -> tuple[str, list[str]]:
+    """The markdown report and the names of the goals missed."""
+    pods = sorted(r.side_by_side)
+    missed: list[str] = []
+    rows: list[tuple[str, list[str], str, bool | None]] = []
+
+    def row(name: str, per_fleet: list[str], goal: str, ok: bool | None) -> None:
+        rows.append((name, per_fleet, goal, ok))
+        if ok is False:
+            missed.append(name)
+
+    sbs = [r.side_by_side[p] for p in pods]
+    row("`streamdash snapshot` wall, median", [f"{s.snapshot_median:.2f} s" for s in sbs], "", None)
+    row(
+        "reference: promtool, one query at a time, median",
+        [f"{s.reference_median:.2f} s ({s.reference_requests} queries)" for s in sbs],
+        "",
+        None,
+    )
+    row(
+        "ratio snapshot / reference",
+        [f"{s.ratio:.2f}" for s in sbs],
+        f"<= {GOAL_RATIO}",
+        all(s.ratio <= GOAL_RATIO for s in sbs),
+    )
+    per_fleet_requests = [statistics.median(s.snapshot_requests) for s in sbs]
+    constant = len(
+        {max(s.snapshot_requests) for s in sbs} | {min(s.snapshot_requests) for s in sbs}
+    )
+    row(
+        "Prometheus requests per snapshot (its own counter)",
+        [f"{v:g}" for v in per_fleet_requests],
+        f"<= {GOAL_REQUESTS}, equal across fleets",
+        all(v <= GOAL_REQUESTS for v in per_fleet_requests) and constant == 1,
+    )
+    row(
+        "pods in the snapshot / errors",
+        [f"{s.snapshot_pods} / {len(s.snapshot_errors)}" for s in sbs],
+        "",
+        None,
+    )
+
+    single: list[tuple[str, str, str, bool | None]] = []
+
+    def one(name: str, value: str, goal: str, ok: bool | None) -> None:
+        single.append((name, value, goal, ok))
+        if ok is False:
+            missed.append(name)
+
+    if r.imports is not None:
+        imp = r.imports
+        one(
+            "headless imports (`-X importtime`, after interpreter start)",
+            f"{imp.streamdash_ms:.0f} ms; textual imported: "
+            + ("yes" if imp.textual_imported else "no"),
+            "textual never imported",
+            not imp.textual_imported,
+        )
+        one(
+            "`python -c 'import streamdash.cli'` wall, median",
+            f"{imp.import_cli_wall_s * 1000:.0f} ms "
+            f"(bare python {imp.bare_python_wall_s * 1000:.0f} ms)",
+            "",
+            None,
+        )
+    if r.first_frame is not None:
+        ff = r.first_frame
+        one(
+            "TUI: Prometheus requests per refresh (incl. history)",
+            f"{ff.queries_per_refresh:g}",
+            f"<= {GOAL_REQUESTS}",
+            ff.queries_per_refresh <= GOAL_REQUESTS,
+        )
+        one(
+            "TUI: launch to first frame with data, median",
+            f"{ff.median:.2f} s (runs: {', '.join(f'{s:.2f}' for s in ff.seconds)})",
+            f"<= {GOAL_FIRST_FRAME_S:g} s",
+            ff.median <= GOAL_FIRST_FRAME_S,
+        )
+    if r.busy is not None:
+        b = r.busy
+        per = b.cpu_per_refresh_ms
+        one(
+            "TUI: CPU per refresh (--refresh 1s)",
+            (f"{per:.0f} ms" if per is not None else "no refresh seen")
+            + f" ({b.refreshes:.0f} refreshes in {b.seconds:.0f} s, {b.cpu_share:.0%} of a core)",
+            f"<= {GOAL_CPU_PER_REFRESH_MS:g} ms",
+            per is not None and per <= GOAL_CPU_PER_REFRESH_MS,
+        )
+        first, second = rss_halves(b)
+        one(
+            "TUI: resident memory, first vs second half (--refresh 1s)",
+            f"{_mb(first)} -> {_mb(second)} over {b.refreshes:.0f} refreshes "
+            f"(first {_mb(b.rss[0][1])}, last {_mb(b.rss[-1][1])})",
+            "no growth",
+            second - first <= RSS_GROWTH_TOLERANCE,
+        )
+    if r.idle is not None:
+        i = r.idle
+        one(
+            "TUI: idle CPU (--refresh 5s)",
+            f"{i.cpu_share:.1%} of a core ({i.cpu_s:.2f} s CPU in {i.seconds:.0f} s, "
+            f"{i.refreshes:.0f} refreshes)",
+            f"<= {GOAL_IDLE_SHARE:.0%}",
+            i.cpu_share <= GOAL_IDLE_SHARE,
+        )
+        bpr = i.bytes_per_refresh
+        one(
+            "TUI: bytes to the terminal per quiet refresh (160x50)",
+            f"{bpr / 1000:.1f} KB ({i.terminal_bytes} bytes in {i.seconds:.0f} s)"
+            if bpr is not None
+            else "no refresh seen",
+            f"<= {GOAL_BYTES_PER_REFRESH / 1000:g} KB",
+            bpr is not None and bpr <= GOAL_BYTES_PER_REFRESH,
+        )
+
+    m = r.machine
+    lines = [
+        f"Machine: {m['cpu']}, nproc {m['nproc']}, memory {m['memory']}, Python {m['python']}, "
+        f"load average at start {m['load_at_start']}. "
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(r.started))}"
+        + (f", {r.finished - r.started:.0f} s in total." if r.finished else "."),
+        "",
+        "| fleet | series | OpenMetrics | TSDB | generate | backfill | points/series |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p, f in sorted(r.fleets.items()):
+        gen = "cached" if f["reused"] else f"{f['generate_s']:.0f} s"
+        back = "cached" if f["reused"] else f"{f['backfill_s']:.0f} s"
+        lines.append(
+            f"| {p:,} pods | {f['series']:,} | {f['openmetrics_gb']} GB | {f['tsdb_mb']} MB "
+            f"| {gen} | {back} | {f['points_per_series']} @ {f['step_s']} s |"
+        )
+    lines += ["", "| measure | " + " | ".join(f"{p:,} pods" for p in pods) + " | goal | status |"]
+    lines.append("|---|" + "---|" * len(pods) + "---|---|")
+    for name, values, goal, ok in rows:
+        lines.append(f"| {name} | " + " | ".join(values) + f" | {goal} | {_status(ok)} |")
+    if single:
+        lines += ["", f"| measure ({r.tui_pods:,}-pod fleet) | value | goal | status |"]
+        lines.append("|---|---|---|---|")
+        for name, value, goal, ok in single:
+            lines.append(f"| {name} | {value} | {goal} | {_status(ok)} |")
+    return "\n".join(lines) + "\n", missed

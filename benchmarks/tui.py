@@ -1,0 +1,223 @@
+"""The real ``streamdash`` dashboard in tmux at 160x50, measured from outside.
+
+- first frame: launch to the first ``capture-pane`` that shows a pod name.
+- queries per TUI refresh: Prometheus's request counter across one refresh.
+- CPU per refresh and RSS: ``/proc/<pid>`` over a run at a short refresh interval; the
+  number of refreshes is the Prometheus request delta / queries per refresh.
+- idle CPU and terminal bytes: a run at a 5 s refresh with ``tmux pipe-pane`` writing
+  everything the app sends to the terminal into a file.
+
+Each session runs on its own tmux server (``-L``) with no user config and is killed at
+the end; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.headless import STREAMDASH
+from tests.support.prom import PrometheusServer
+
+WIDTH, HEIGHT = 160, 50
+FIRST_FRAME_TIMEOUT_S = 30.0
+POLL_S = 0.02
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+POD_RE = re.compile(r"llama-serve-[a-z0-9]{5}-[a-z0-9]{5}")
+
+
+class Tmux:
+    """One private tmux server holding one session that runs one command."""
+
+    def __init__(self, workdir: Path, name: str) -> None:
+        self.socket = f"streamdash-bench-{os.getpid()}-{name}"
+        self.session = name
+        self.conf = workdir / "tmux.conf"
+        self.conf.write_text("set -g status off\nset -g history-limit 0\n")
+
+    def run(self, *args: str) -> str:
+        cmd = ["tmux", "-L", self.socket, "-f", str(self.conf), *args]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+        return out.stdout
+
+    def start(self, command: str) -> None:
+        self.run(
+            "new-session", "-d", "-s", self.session, "-x", str(WIDTH), "-y", str(HEIGHT), command
+        )
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    def pid(self) -> int:
+        text = self.run("display-message", "-p", "-t", self.session, "#{pane_pid}").strip()
+        if not text.isdigit():
+            raise RuntimeError(f"tmux session {self.session} has no pane pid ({text!r})")
+        return int(text)
+
+    def pipe_to(self, path: Path) -> None:
+        self.run("pipe-pane", "-t", self.session, "-o", f"cat >> {shlex.quote(str(path))}")
+
+    def kill(self) -> None:
+        self.run("kill-server")
+
+
+def dashboard_command(url: str, namespace: str, refresh: str, cwd: Path) -> str:
+    """Shell command for the pane: ``exec`` so the pane pid is streamdash itself."""
+    drop = "-u STREAMDASH_PROMETHEUS_URL -u PROMETHEUS_URL -u STREAMDASH_CONFIG"
+    args = [str(STREAMDASH), "--prometheus-url", url, "-n", namespace, "--refresh", refresh]
+    return f"cd {shlex.quote(str(cwd))} && exec env {drop} TERM=xterm-256color " + " ".join(
+        shlex.quote(a) for a in args
+    )
+
+
+@contextmanager
+def dashboard(
+    server: PrometheusServer, namespace: str, refresh: str, workdir: Path, name: str
+) -> Iterator[tuple[Tmux, float, float]]:
+    """Launch the dashboard; yield (tmux, seconds to first data frame, requests before launch)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmux = Tmux(workdir, name)
+    before = server.requests_served()
+    t0 = time.monotonic()
+    tmux.start(dashboard_command(server.url, namespace, refresh, workdir))
+    try:
+        first = None
+        text = ""
+        while time.monotonic() - t0 < FIRST_FRAME_TIMEOUT_S:
+            text = tmux.screen()
+            if POD_RE.search(text):
+                first = time.monotonic() - t0
+                break
+            time.sleep(POLL_S)
+        if first is None:
+            raise RuntimeError(
+                f"no pod name on screen within {FIRST_FRAME_TIMEOUT_S:.0f} s:\n{text}"
+            )
+        yield tmux, first, before
+    finally:
+        (workdir / f"{name}-last-screen.txt").write_text(tmux.screen())
+        tmux.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (all threads) in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+def _is_streamdash(pid: int) -> bool:
+    try:
+        return b"streamdash" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class FirstFrame:
+    seconds: list[float]
+    queries_per_refresh: float
+    """Requests Prometheus counted from launch to 1.5 s after the first data frame."""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def first_frame(server: PrometheusServer, namespace: str, workdir: Path, runs: int) -> FirstFrame:
+    """Launch ``runs`` times with a 1 h refresh so only the first refresh happens."""
+    seconds, requests = [], []
+    for i in range(runs):
+        with dashboard(server, namespace, "1h", workdir, f"first-{i}") as (_, first, before):
+            time.sleep(1.5)
+            requests.append(server.requests_served() - before)
+            seconds.append(first)
+    return FirstFrame(seconds=seconds, queries_per_refresh=statistics.median(requests))
+
+
+@dataclass(frozen=True)
+class Steady:
+    """A run at a fixed refresh interval, measured after a warm-up."""
+
+    refresh: str
+    seconds: float
+    refreshes: float
+    cpu_s: float
+    terminal_bytes: int | None
+    rss: list[tuple[float, int]] = field(default_factory=list)
+    """(seconds since the measurement began, resident bytes)."""
+
+    @property
+    def cpu_per_refresh_ms(self) -> float | None:
+        return 1000 * self.cpu_s / self.refreshes if self.refreshes else None
+
+    @property
+    def cpu_share(self) -> float:
+        return self.cpu_s / self.seconds
+
+    @property
+    def bytes_per_refresh(self) -> float | None:
+        if self.terminal_bytes is None or not self.refreshes:
+            return None
+        return self.terminal_bytes / self.refreshes
+
+    @property
+    def rss_growth(self) -> int:
+        """Last sample minus the first (after warm-up)."""
+        return self.rss[-1][1] - self.rss[0][1] if self.rss else 0
+
+
+def steady(
+    server: PrometheusServer,
+    namespace: str,
+    workdir: Path,
+    *,
+    refresh: str,
+    seconds: float,
+    queries_per_refresh: float,
+    warmup_s: float = 5.0,
+    pipe: bool = False,
+    sample_every_s: float = 2.0,
+) -> Steady:
+    """Run the dashboard at ``refresh`` and measure CPU, refreshes, RSS (and bytes)."""
+    name = f"steady-{refresh}"
+    with dashboard(server, namespace, refresh, workdir, name) as (tmux, _, _):
+        pid = tmux.pid()
+        if not _is_streamdash(pid):
+            raise RuntimeError(f"pane pid {pid} is not streamdash")
+        time.sleep(warmup_s)
+        out = workdir / f"{name}.bytes"
+        out.unlink(missing_ok=True)
+        if pipe:
+            tmux.pipe_to(out)
+        cpu0, req0, t0 = cpu_seconds(pid), server.requests_served(), time.monotonic()
+        rss = [(0.0, rss_bytes(pid))]
+        while (elapsed := time.monotonic() - t0) < seconds:
+            time.sleep(min(sample_every_s, seconds - elapsed))
+            rss.append((time.monotonic() - t0, rss_bytes(pid)))
+        cpu1, req1, t1 = cpu_seconds(pid), server.requests_served(), time.monotonic()
+        if pipe:
+            tmux.run("pipe-pane", "-t", tmux.session)  # stop piping before counting
+            time.sleep(0.2)
+        written = out.stat().st_size if pipe and out.exists() else (0 if pipe else None)
+    return Steady(
+        refresh=refresh,
+        seconds=t1 - t0,
+        refreshes=(req1 - req0) / queries_per_refresh,
+        cpu_s=cpu1 - cpu0,
+        terminal_bytes=written,
+        rss=rss,
+    )
