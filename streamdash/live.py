@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.carry import LB_PART, Carried, carry_forward, carry_lb
+from streamdash.core.history import append_point
 from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
 from streamdash.redact import redact_url, scrub
@@ -48,6 +49,8 @@ class LiveRefresher:
             self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
         self.live_kind = "prometheus" if self.prometheus else "scrape"
         self._carried: Carried | None = None
+        self._own_history: HistoryRaw | None = None
+        """History recorded from our own snapshots when the source keeps none."""
         self._secrets = (
             settings.prometheus.bearer_token,
             settings.prometheus.basic_auth_password,
@@ -99,7 +102,16 @@ class LiveRefresher:
         if lb_good_at is not None:
             good_at[LB_PART] = lb_good_at
         self._carried = Carried(carried.raw, carried.stale + lb_stale, good_at)
-        return build_snapshot(self._carried.raw, self.settings, self._carried.stale)
+        snapshot = build_snapshot(self._carried.raw, self.settings, self._carried.stale)
+        if raw.history is None and self.with_history:
+            self._own_history = append_point(
+                self._own_history,
+                snapshot,
+                self.settings.history_seconds,
+                self.settings.refresh_seconds,
+            )
+            snapshot = dataclasses.replace(snapshot, history=self._own_history)
+        return snapshot
 
     def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:
         if self.prometheus is None or self.live_kind != "prometheus":
