@@ -353,6 +353,21 @@ def _rate(raw: HistogramRaw, fleet: Buckets) -> float | None:
     return None
 
 
+def highest_occupied(buckets: Buckets) -> tuple[float, float] | None:
+    """(lower, upper) of the highest bucket whose count grew, i.e. where the largest
+    observation lies; None without observations. NaN counts are ignored."""
+    found: tuple[float, float] | None = None
+    previous_le, previous_count = 0.0, 0.0
+    for le in sorted(k for k in buckets if not math.isnan(k)):
+        count = buckets[le]
+        if math.isnan(count):
+            continue
+        if count > previous_count:
+            found = (previous_le, le)
+        previous_le, previous_count = le, max(previous_count, count)
+    return found
+
+
 def summarize(
     subject: str,
     spec: HistogramSpec | None,
@@ -416,5 +431,6 @@ def summarize(
         overflow_fraction=overflow,
         overflowed=overflowed_percentiles(fleet),
         bucket_bounds=bounds,
+        longest_observed=highest_occupied(fleet),
         advice=advice,
     )

@@ -202,6 +202,8 @@ def idle_timeout_findings(
     idle = [t.seconds for t, _ in worst.values() if timeout_sort(t) == "idle"]
     shortest_idle = min(idle) if idle else None
     silence = _longest_silence(latency)
+    itl = latency.get("itl")
+    gaps = itl.longest_observed if itl is not None and itl.available else None
     p99, p90 = _response_length(latency, stream_includes_ttft)
     findings = []
     for timeout, count in worst.values():
@@ -215,7 +217,7 @@ def idle_timeout_findings(
             "scopes_with_this_setting": count,
         }
         if timeout_sort(timeout) == "idle":
-            finding = _idle_finding(timeout, evidence, silence, p99, shortest_idle)
+            finding = _idle_finding(timeout, evidence, silence, p99, shortest_idle, gaps)
         else:
             finding = _total_finding(timeout, evidence, p99, p90)
         if finding is not None:
@@ -233,12 +235,50 @@ def _keepalive(shortest_idle: float | None) -> str:
     )
 
 
+def _rare_gap_finding(
+    timeout: LbTimeoutRaw,
+    evidence: dict[str, object],
+    gaps: tuple[float, float] | None,
+    shortest_idle: float | None,
+) -> Finding | None:
+    """The p99 gap is under the timeout, but the inter-token histogram saw gaps in a
+    bucket reaching past it: those rarer, longer pauses (tool calls, preemption) are
+    cut. Critical when the whole bucket is past the timeout, else warning."""
+    if gaps is None or gaps[1] <= timeout.seconds:
+        return None
+    lower, upper = gaps
+    evidence.update(longest_gap_bucket_seconds=[lower, upper])
+    certain = lower >= timeout.seconds
+    seen = (
+        f"over {fmt.seconds(lower)}"
+        if math.isinf(upper)
+        else (f"between {fmt.seconds(lower)} and {fmt.seconds(upper)}")
+    )
+    target = nice_at_least(2 * (upper if math.isfinite(upper) else max(lower, timeout.seconds)))
+    evidence["suggested_seconds"] = target
+    return Finding(
+        id="lb-idle-timeout",
+        severity="critical" if certain else "warning",
+        subject=timeout.lb,
+        summary=(
+            f"{_where(timeout)} is {fmt.seconds(timeout.seconds)} and some streams pause "
+            f"{seen} between tokens: the LB cuts those mid-answer."
+        ),
+        evidence=evidence,
+        advice=(
+            f"Set {timeout.name} to at least {fmt.seconds(target)}, above the longest pause "
+            "seen." + _keepalive(shortest_idle)
+        ),
+    )
+
+
 def _idle_finding(
     timeout: LbTimeoutRaw,
     evidence: dict[str, object],
     silence: _Bound | None,
     p99: _Bound | None,
     shortest_idle: float | None,
+    gaps: tuple[float, float] | None = None,
 ) -> Finding | None:
     where = _where(timeout)
     if silence is not None:
@@ -248,7 +288,7 @@ def _idle_finding(
             longest_silence_basis=silence.basis,
         )
         if timeout.seconds > silence.seconds:
-            return None
+            return _rare_gap_finding(timeout, evidence, gaps, shortest_idle)
         target = nice_at_least(2 * silence.seconds)
         evidence["suggested_seconds"] = target
         gap = fmt.seconds(silence.seconds, silence.lower_bound)

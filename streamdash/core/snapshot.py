@@ -53,6 +53,9 @@ class HistogramSummary:
     overflowed: tuple[str, ...] = ()
     """Names of the percentiles (``p50``...) whose rank falls in +Inf: lower bounds."""
     bucket_bounds: tuple[float, ...] = ()
+    longest_observed: tuple[float, float] | None = None
+    """(lower, upper) bounds of the highest bucket that got observations in the window:
+    the longest value seen lies in it (upper is +Inf past the top bucket)."""
     advice: BucketAdvice | None = None
     promql: str | None = None
 

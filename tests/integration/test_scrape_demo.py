@@ -16,6 +16,7 @@ import math
 import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,7 +33,6 @@ from tests.support.prom import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
-LB_FINDINGS = {"lb-idle-timeout", "lb-disconnects", "connection-ceiling"}
 
 
 @pytest.fixture
@@ -201,27 +201,27 @@ def test_fleet_haproxy_csv_parses_with_the_haproxy_source(fleet: RunningFleet) -
     "scenario", ["healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident"]
 )
 def test_each_scenario_raises_exactly_its_findings(scenario: str) -> None:
-    from streamdash.core.build import build_snapshot
+    from streamdash.live import LiveRefresher
 
     running = start_fleet(scenario, pods=6, seed=0)
     try:
-        settings = demo_settings(running, Settings())
-        # real time: CPU rates need model time == wall time, so no freezing here
-        src = ScrapeSource(settings, prime_seconds=2.0)
+        settings = demo_settings(running, replace(Settings(), refresh_seconds=2.0))
+        # real time: CPU rates need model time == wall time, so no freezing here.
+        # The ordinary refresher: direct scrape + the HAProxy source, two refreshes so
+        # the load balancer's counters have rates.
+        refresher = LiveRefresher(settings, with_history=False)
         try:
-            raw = src.fetch(300)
+            refresher.refresh(300)
+            time.sleep(2.0)
+            snap = refresher.refresh(300)
         finally:
-            src.close()
-        assert raw.errors == ()
-        snap = build_snapshot(raw, settings)
+            refresher.close()
     finally:
         running.stop()
+    assert snap.errors == ()
     got = {f.id for f in snap.findings}
     expected = {fid for fid, _ in running.expected_findings}
-    # LB findings need the LB source's rows (the lead's refresher joins them); the
-    # others must match exactly, and no LB finding may be unexpected.
-    assert got - LB_FINDINGS == expected - LB_FINDINGS, [f.summary for f in snap.findings]
-    assert got & LB_FINDINGS <= expected
+    assert got == expected, [f.summary for f in snap.findings]
     for fid, subject in running.expected_findings:
-        if subject is not None and fid not in LB_FINDINGS:
+        if subject is not None:
             assert any(f.id == fid and f.subject == subject for f in snap.findings)

@@ -472,3 +472,14 @@ def test_never_raises_on_arbitrary_floats(
         summary.overflow_fraction,
     ):
         assert value is None or not math.isnan(value)
+
+
+def test_highest_occupied_bucket_brackets_the_longest_observation() -> None:
+    from streamdash.core.histogram import highest_occupied
+
+    inf = math.inf
+    assert highest_occupied({1.0: 5, 5.0: 9, 10.0: 9, inf: 9}) == (1.0, 5.0)
+    assert highest_occupied({1.0: 5, 5.0: 9, inf: 12}) == (5.0, inf)
+    assert highest_occupied({1.0: 3, inf: 3}) == (0.0, 1.0)
+    assert highest_occupied({1.0: 0, inf: 0}) is None
+    assert highest_occupied({1.0: float("nan"), 2.0: 4, inf: 4}) == (0.0, 2.0)  # 1.0 unknown

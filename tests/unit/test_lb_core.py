@@ -226,3 +226,25 @@ def test_capacity_unknowns_stay_none() -> None:
     cap = capacity([PodRow("a", max_fds=100)], {})
     assert cap.per_pod_streams_ceiling == 100 and cap.sustainable_rate_per_s is None
     assert cap.basis is not None and "unknown" in cap.basis
+
+
+def test_rare_long_pauses_past_an_idle_timeout_are_reported() -> None:
+    import dataclasses
+    import math
+
+    from streamdash.core.lb import idle_timeout_findings
+    from streamdash.core.raw import LbTimeoutRaw
+    from streamdash.core.snapshot import HistogramSummary
+
+    itl = HistogramSummary("itl", "itl_metric", True, p99=0.07, longest_observed=(40.0, 80.0))
+    ttft = HistogramSummary("ttft", "ttft_metric", True, p99=2.0)
+    timeout = LbTimeoutRaw(lb="edge", kind="haproxy", name="timeout server", seconds=60.0)
+    found = idle_timeout_findings({"itl": itl, "ttft": ttft}, [timeout])
+    assert [(f.id, f.severity) for f in found] == [("lb-idle-timeout", "warning")]
+    assert found[0].evidence["longest_gap_bucket_seconds"] == [40.0, 80.0]
+    assert "between 40 s and 80 s" in found[0].summary
+    certain = dataclasses.replace(itl, longest_observed=(80.0, math.inf))
+    found = idle_timeout_findings({"itl": certain, "ttft": ttft}, [timeout])
+    assert [f.severity for f in found] == ["critical"]
+    calm = dataclasses.replace(itl, longest_observed=(0.05, 0.1))
+    assert idle_timeout_findings({"itl": calm, "ttft": ttft}, [timeout]) == []
