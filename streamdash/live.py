@@ -103,7 +103,7 @@ class LiveRefresher:
             good_at[LB_PART] = lb_good_at
         self._carried = Carried(carried.raw, carried.stale + lb_stale, good_at)
         snapshot = build_snapshot(self._carried.raw, self.settings, self._carried.stale)
-        if raw.history is None and self.with_history:
+        if self._carried.raw.history is None and self.with_history:  # source keeps none
             self._own_history = append_point(
                 self._own_history,
                 snapshot,

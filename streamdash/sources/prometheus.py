@@ -163,6 +163,18 @@ def _instant(row: Mapping[str, Any]) -> float | None:
     return _number(pair[1])
 
 
+def _bucket_rate(row: Mapping[str, Any]) -> float | None:
+    """A bucket rate; NaN is kept (it is Prometheus's answer and makes the percentiles
+    that depend on it unknown, as in ``histogram_quantile``); None for garbage."""
+    pair = row.get("value")
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return None
+    try:
+        return float(pair[1])
+    except (TypeError, ValueError):
+        return None
+
+
 def _labels(row: Mapping[str, Any]) -> Mapping[str, str]:
     metric = row.get("metric")
     return metric if isinstance(metric, dict) else {}
@@ -495,7 +507,7 @@ def _buckets_by_pod(
     for row in rows:
         labels = _labels(row)
         pod, le = labels.get(pod_label), _number(labels.get("le"))
-        value = _instant(row)
+        value = _bucket_rate(row)
         if pod and le is not None and value is not None:
             buckets = out.setdefault(pod, {})
             buckets[le] = buckets.get(le, 0.0) + value  # "1" and "1.0" are one bound

@@ -230,7 +230,7 @@ def test_commands_never_print_or_write_secrets(
 def test_refresher_under_faults_keeps_secrets_out(
     faults: FaultProxy, tmp_path: Path, way: Way
 ) -> None:
-    cwd, flags = _workdir(tmp_path, way, faults.url)
+    cwd, _ = _workdir(tmp_path, way, faults.url)
     url = _userinfo_url(faults.url) if way.flag_url_userinfo else None
     env = {**way.env}
     settings = load_settings(
