@@ -69,6 +69,17 @@ def count(value: float | None) -> str:
     return f"{value:.0f}"
 
 
+def count_compact(value: float | None) -> str:
+    """A count in at most ~5 characters: ``1024``, ``64Ki``, ``1Mi``, ``120k``."""
+    if value is None or math.isnan(value) or math.isinf(value) or abs(value) < 10_000:
+        return count(value)
+    whole = round(value)
+    for unit, size in (("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{value / 1e6:.3g}M" if abs(value) >= 1e6 else f"{value / 1e3:.3g}k"
+
+
 def rate(value: float | None) -> str:
     """A per-second rate: ``48.0/s``; ``n/a`` when unknown."""
     if value is None or math.isnan(value):

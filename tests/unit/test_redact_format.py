@@ -55,3 +55,11 @@ def test_unknown_is_not_zero() -> None:
 )
 def test_duration(secs: float | None, text: str) -> None:
     assert fmt.duration(secs) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1024, "1024"), (65536, "64Ki"), (1048576, "1Mi"), (120_000, "120k"), (None, "n/a")],
+)
+def test_count_compact(value: float | None, text: str) -> None:
+    assert fmt.count_compact(value) == text

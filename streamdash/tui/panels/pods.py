@@ -41,7 +41,7 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("pod", "pod", lambda r: r.pod, descending_first=False),
     Column("conns", "conns", lambda r: r.open_connections),
-    Column("fds", "FDs used/max", lambda r: r.open_fds),
+    Column("fds", "FDs", lambda r: r.open_fds),
     Column("fd_use", "FD use", lambda r: r.fd_utilization),
     Column("cpu", "CPU", lambda r: r.cpu_cores),
     Column("in_flight", "in flight", lambda r: r.in_flight),
@@ -92,7 +92,7 @@ def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Tex
     if row.open_fds is None and row.max_fds is None:
         fds = fmt.NA
     else:
-        fds = f"{fmt.count(row.open_fds)}/{fmt.count(row.max_fds)}"
+        fds = f"{fmt.count(row.open_fds)}/{fmt.count_compact(row.max_fds)}"
     return [
         Text(fmt.safe_label(row.pod)),
         num(fmt.count(row.open_connections)),
