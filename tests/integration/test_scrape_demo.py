@@ -34,7 +34,6 @@ from tests.support.prom import PrometheusServer
 pytestmark = pytest.mark.integration
 
 
-
 @pytest.fixture
 def fleet() -> Iterator[RunningFleet]:
     running = start_fleet("incident", pods=4, seed=1)
