@@ -77,9 +77,9 @@ def proxy(prom: PrometheusServer) -> Iterator[FaultProxy]:
 @pytest.fixture
 def faults(proxy: FaultProxy) -> Iterator[FaultProxy]:
     """The proxy, passing through at the start and the end of each test."""
-    proxy.mode = "pass"
+    proxy.mode, proxy.only = "pass", None
     yield proxy
-    proxy.mode = "pass"
+    proxy.mode, proxy.only = "pass", None
 
 
 def _settings(url: str) -> Settings:
@@ -146,6 +146,10 @@ def test_fault_marks_panels_stale_keeps_values_and_recovers(
     for snap in (first, second):
         assert isinstance(snap, Snapshot)
         _assert_errors_name_source_and_problem(snap, faults.url, FAULTS[mode])
+        shown = mode not in ("http-401", "http-403")  # auth failure bodies are never shown
+        body = f"gateway error {mode.removeprefix('http-')}"
+        if mode.startswith("http-"):
+            assert all((body in e.message) == shown for e in snap.errors), snap.errors
         _assert_all_stale_since(snap, good.taken_at)
         _assert_kept(snap, good)
         assert snap.taken_at > good.taken_at
@@ -154,6 +158,27 @@ def test_fault_marks_panels_stale_keeps_values_and_recovers(
     back = refresher.refresh(WINDOW)
     _assert_healthy(back)
     assert back.taken_at > second.taken_at
+
+
+def test_one_failed_query_makes_only_its_panel_stale(
+    faults: FaultProxy, refresher: LiveRefresher
+) -> None:
+    good = refresher.refresh(WINDOW)
+    _assert_healthy(good)
+    faults.only = "process_open_fds"  # only the ``pod_gauges`` query fails
+    faults.mode = "http-503"
+    snap = refresher.refresh(WINDOW)
+    assert [(e.part, e.source) for e in snap.errors] == [("pod_gauges", "prometheus")]
+    assert [(p.part, p.panel, p.last_good_at) for p in snap.stale] == [
+        ("pod_gauges", "pods", good.taken_at)
+    ]
+    assert "HTTP 503" in snap.stale[0].reason
+    fds = {p.pod: (p.open_fds, p.max_fds, p.in_flight) for p in good.pods}
+    assert {p.pod: (p.open_fds, p.max_fds, p.in_flight) for p in snap.pods} == fds  # carried
+    assert all(v is not None for row in fds.values() for v in row)
+    assert snap.latency["ttft"].p99 is not None and snap.autoscaler is not None  # fresh
+    faults.mode = "pass"
+    _assert_healthy(refresher.refresh(WINDOW))
 
 
 def test_fault_from_the_first_refresh_is_unknown_not_zero(

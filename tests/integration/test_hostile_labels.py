@@ -251,6 +251,7 @@ def test_markdown_tables_keep_their_shape(prom: PrometheusServer) -> None:
         assert not re.search(r"(?<!\\)[\[\]`]", row[0]), row[0]
     assert re.search(r"(?<!\\)\[(bold|link)", md) is None
     # newlines in a label never start a new line of the document
+    assert "llama-line1⏎line2" in md
     assert not any(line.startswith("line2") for line in md.splitlines())
 
 
@@ -310,3 +311,5 @@ def test_odd_histograms_equal_prometheus_or_null(prom: PrometheusServer, ns: str
         if not _same(pod["ttft_p99"], theirs):
             mismatches.append((pod["pod"], pod["ttft_p99"], theirs))
     assert not mismatches, mismatches
+    if ns == "allinf":  # the top bound, as Prometheus says, but marked a lower bound
+        assert ttft["overflowed"] == ["p50", "p90", "p99"] and ttft["p99"] == 1.0

@@ -16,7 +16,9 @@ run time, from any thread) decides what every request gets:
 ``warnings``       forwarded, with ``warnings`` added to the upstream's success answer
 =================  ===============================================================
 
-Every wait is bounded; ``stop()`` releases delayed requests and joins the server thread.
+``proxy.only = "text"`` limits the fault to requests whose (URL-decoded) query
+contains ``text`` (one PromQL part); the others pass through. Every wait is bounded;
+``stop()`` releases delayed requests and joins the server thread.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,7 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, body: bytes) -> None:
         proxy = self.server.proxy
-        mode, release = proxy.record(dict(self.headers.items()))
+        query = urllib.parse.unquote_plus(self.path + "?" + body.decode("latin-1"))
+        mode, release = proxy.record(dict(self.headers.items()), query)
         if mode == "delay":
             release.wait(proxy.delay_seconds)
             self.close_connection = True
@@ -132,6 +136,8 @@ class FaultProxy:
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
         self._mode = "pass"
+        self.only: str | None = None
+        """When set, only requests whose query contains this text get the fault."""
         self._release = threading.Event()
         self.requests: list[tuple[str, dict[str, str]]] = []
         """(mode, request headers) of every request received, in order."""
@@ -161,11 +167,13 @@ class FaultProxy:
             self._release.set()  # requests held by "delay" end now
             self._release = threading.Event()
 
-    def record(self, headers: dict[str, str]) -> tuple[str, threading.Event]:
-        """Log one request; return the current mode and the event that ends a delay."""
+    def record(self, headers: dict[str, str], query: str = "") -> tuple[str, threading.Event]:
+        """Log one request; return the mode it gets and the event that ends a delay."""
         with self._lock:
-            self.requests.append((self._mode, headers))
-            return self._mode, self._release
+            only = self.only
+            mode = self._mode if only is None or only in query else "pass"
+            self.requests.append((mode, headers))
+            return mode, self._release
 
     def start(self) -> FaultProxy:
         self._thread = threading.Thread(
