@@ -68,8 +68,11 @@ class LiveRefresher:
             fallback = self.scrape.fetch(window_seconds, now=now)
             self.live_kind = "scrape (fallback)"
             note = "Prometheus is unreachable: showing direct scrape (fallback: scrape)."
+            # One line for the dead primary, tied to no part: the scrape's fresh values
+            # must not be marked stale by Prometheus's per-query failures.
+            down = SourceError(raw.source_kind, raw.errors[0].message, None)
             return dataclasses.replace(
-                fallback, errors=raw.errors + fallback.errors, notes=(note, *fallback.notes)
+                fallback, errors=(down, *fallback.errors), notes=(note, *fallback.notes)
             )
         assert self.scrape is not None
         return self.scrape.fetch(window_seconds, now=now)
