@@ -10,6 +10,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
+def _redacted_repr(obj: object) -> str:
+    """``Name(field=value, ...)`` of a dataclass, with a ``url`` field redacted."""
+    from dataclasses import fields
+
+    from streamdash.redact import redact_url
+
+    parts = []
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if f.name == "url" and isinstance(value, str):
+            value = redact_url(value)
+        parts.append(f"{f.name}={value!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
 @dataclass(frozen=True)
 class HistogramSpec:
     """Where one latency histogram lives for a server kind."""
@@ -87,6 +102,10 @@ class LoadBalancerSettings:
     """For ``cloud`` LBs (AWS ALB: 60 s default) or to state a timeout the LB hides."""
     pod_match: str = "server"
     """How LB rows join pods: ``server`` name or ``address`` (host:port)."""
+
+    def __repr__(self) -> str:
+        """The generated repr, with the URL's userinfo removed."""
+        return _redacted_repr(self)
     config_file: str | None = None
     """The LB's own config file (haproxy.cfg, nginx.conf) to read stream-cutting timeouts
     from; not read when None."""
@@ -97,6 +116,10 @@ class ScrapeTarget:
     url: str
     pod: str | None = None
     """Pod name; default: the ``pod`` label of the samples, else the target's host:port."""
+
+    def __repr__(self) -> str:
+        """The generated repr, with the URL's userinfo removed."""
+        return _redacted_repr(self)
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,22 @@ def test_duration(secs: float | None, text: str) -> None:
 )
 def test_count_compact(value: float | None, text: str) -> None:
     assert fmt.count_compact(value) == text
+
+
+def test_settings_reprs_never_show_url_credentials() -> None:
+    from streamdash.settings import (
+        LoadBalancerSettings,
+        PrometheusSettings,
+        ScrapeTarget,
+        Settings,
+    )
+
+    settings = Settings(
+        prometheus=PrometheusSettings(url="http://u:pw-1@prom:9090", bearer_token="tok-2"),
+        scrape=(ScrapeTarget("http://u:pw-3@pod:8000/metrics"),),
+        load_balancers=(LoadBalancerSettings("haproxy", "http://a:pw-4@lb/stats;csv"),),
+    )
+    text = repr(settings)
+    for secret in ("pw-1", "tok-2", "pw-3", "pw-4"):
+        assert secret not in text
+    assert "pod:8000" in text and "lb/stats" in text
