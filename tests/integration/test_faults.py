@@ -39,7 +39,8 @@ pytestmark = pytest.mark.integration
 NS = "llm"
 FLEET = FleetSpec(pods=3, namespace=NS, seed=13)
 WINDOW = 300
-TIMEOUT_S = 1.0
+TIMEOUT_S = 4.0
+"""Generous: a loaded 2-core CI machine must still answer a healthy query in time."""
 """Client timeout; the proxy's ``delay`` holds requests longer than this."""
 
 # mode -> what the one-line error must say
