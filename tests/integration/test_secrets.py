@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 NS = "llm"
 FLEET = FleetSpec(pods=2, namespace=NS, seed=17)
-TIMEOUT_S = 1.0
+TIMEOUT_S = 3.0
 
 TOKEN_FILE = "tokfile-5e1f0c9a7b3d"
 TOKEN_ENV = "tokenv-8c2d4e6f1a3b"
