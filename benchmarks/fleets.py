@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.support.fleet import FleetSpec, HpaSpec, main_pods, write_fleet_openmetrics
+from tests.support.fleet import (
+    FleetSpec,
+    HpaSpec,
+    main_pods,
+    plan_fleet,
+    write_fleet_openmetrics,
+)
 from tests.support.prom import PROMTOOL, PrometheusServer, start_prometheus
 
 WORK = Path(__file__).resolve().parent / ".work"
@@ -38,7 +44,9 @@ class FleetBuild:
     """Data before the build time (more than one 5 min rate window)."""
     future_s: int = 600
     """Data after the build time: how long the cache stays usable."""
-    seed: int = 7
+    seed: int = 15
+    """tests/support/fleet.py names pods with 5 random characters, so some seeds give two
+    of 5,000 pods the same name (seed 7 does); 15 gives 5,000 distinct names."""
 
     @property
     def spec(self) -> FleetSpec:
@@ -119,6 +127,9 @@ def ensure_fleet(build: FleetBuild, need_s: float, log: Log) -> BuiltFleet:
         return cached
     if need_s > build.future_s:
         raise ValueError(f"a phase needing {need_s:.0f} s outlives the data ({build.future_s} s)")
+    names = [(p.namespace, p.pod) for p in plan_fleet(build.spec)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"seed {build.seed} gives two pods the same name; pick another seed")
     workdir = _workdir(build)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)

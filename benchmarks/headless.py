@@ -83,8 +83,10 @@ class SideBySide:
     reference_s: list[float]
     snapshot_requests: list[float]
     reference_requests: int
-    snapshot_pods: int
-    snapshot_errors: list[Any]
+    snapshot_pods: list[int]
+    """Pods in each timed snapshot."""
+    snapshot_errors: list[str]
+    """Every error line of every timed snapshot (a timed-out query shows here)."""
     reference_rows: dict[str, int]
 
     @property
@@ -105,8 +107,8 @@ def side_by_side(
 ) -> SideBySide:
     """Warm up both, then alternate ``runs`` snapshot and reference passes."""
     queries = reference_queries(namespace)
-    warm = run_snapshot(server, namespace, cwd)
-    ref = run_reference(server.url, queries)
+    run_snapshot(server, namespace, cwd)
+    run_reference(server.url, queries)
     snaps: list[SnapshotRun] = []
     refs = []
     for i in range(runs):
@@ -123,9 +125,9 @@ def side_by_side(
         reference_s=[r.seconds for r in refs],
         snapshot_requests=[s.requests for s in snaps],
         reference_requests=len(queries),
-        snapshot_pods=warm.pods,
-        snapshot_errors=warm.errors,
-        reference_rows=ref.rows,
+        snapshot_pods=[s.pods for s in snaps],
+        snapshot_errors=[str(e.get("message", e)) for s in snaps for e in s.errors],
+        reference_rows=refs[-1].rows,
     )
 
 
@@ -141,6 +143,9 @@ class ImportTime:
     """Median wall time of ``python -c 'import streamdash.cli'``."""
     bare_python_wall_s: float
     """Median wall time of ``python -c pass`` (the floor)."""
+    import_tui_wall_s: float
+    """Median wall time of ``python -c 'import streamdash.tui.app'`` (the dashboard's share
+    of the time to first frame)."""
 
 
 def _top_level_after_site(stderr: str) -> tuple[float, list[str]]:
@@ -198,4 +203,5 @@ def import_time(server: PrometheusServer, namespace: str, cwd: Path, n: int = 5)
         textual_imported=textual,
         import_cli_wall_s=_median_wall([str(PYTHON), "-c", "import streamdash.cli"], n),
         bare_python_wall_s=_median_wall([str(PYTHON), "-c", "pass"], n),
+        import_tui_wall_s=_median_wall([str(PYTHON), "-c", "import streamdash.tui.app"], n),
     )

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmarks.headless import ImportTime, SideBySide
+from benchmarks.queries import QueryCost
 from benchmarks.tui import FirstFrame, Steady
 
 GOAL_RATIO = 0.5
@@ -29,6 +30,7 @@ class Results:
     finished: float | None = None
     fleets: dict[int, dict[str, Any]] = field(default_factory=dict)
     side_by_side: dict[int, SideBySide] = field(default_factory=dict)
+    query_costs: dict[int, list[QueryCost]] = field(default_factory=dict)
     imports: ImportTime | None = None
     first_frame: FirstFrame | None = None
     busy: Steady | None = None
@@ -108,8 +110,14 @@ def render(r: Results) -> tuple[str, list[str]]:
         all(v <= GOAL_REQUESTS for v in per_fleet_requests) and constant == 1,
     )
     row(
-        "pods in the snapshot / errors",
-        [f"{s.snapshot_pods} / {len(s.snapshot_errors)}" for s in sbs],
+        "pods per snapshot / error lines in all runs",
+        [f"{min(s.snapshot_pods)}-{max(s.snapshot_pods)} / {len(s.snapshot_errors)}" for s in sbs],
+        "",
+        None,
+    )
+    row(
+        "reference questions answered (rows > 0)",
+        [f"{sum(1 for v in s.reference_rows.values() if v)}/{len(s.reference_rows)}" for s in sbs],
         "",
         None,
     )
@@ -133,7 +141,8 @@ def render(r: Results) -> tuple[str, list[str]]:
         one(
             "`python -c 'import streamdash.cli'` wall, median",
             f"{imp.import_cli_wall_s * 1000:.0f} ms "
-            f"(bare python {imp.bare_python_wall_s * 1000:.0f} ms)",
+            f"(bare python {imp.bare_python_wall_s * 1000:.0f} ms; "
+            f"`import streamdash.tui.app` {imp.import_tui_wall_s * 1000:.0f} ms)",
             "",
             None,
         )
@@ -214,4 +223,20 @@ def render(r: Results) -> tuple[str, list[str]]:
         lines.append("|---|---|---|---|")
         for name, value, goal, ok in single:
             lines.append(f"| {name} | {value} | {goal} | {_status(ok)} |")
+    for p, costs in sorted(r.query_costs.items()):
+        lines += [
+            "",
+            f"Each streamdash query alone at {p:,} pods "
+            "(sequential; a refresh sends them at once):",
+            "",
+            "| query | Prometheus | answer | rows | json.loads |",
+            "|---|---|---|---|---|",
+        ]
+        for c in costs:
+            lines.append(
+                f"| {c.name} | {c.server_s:.2f} s | {c.bytes / 1e6:.1f} MB | {c.rows:,} "
+                f"| {c.parse_s:.2f} s |"
+            )
+        total = sum(c.server_s for c in costs), sum(c.bytes for c in costs) / 1e6
+        lines.append(f"| total | {total[0]:.2f} s | {total[1]:.1f} MB | | |")
     return "\n".join(lines) + "\n", missed

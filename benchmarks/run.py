@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
 
 from benchmarks import headless, tui
 from benchmarks.fleets import NAMESPACE, WORK, FleetBuild, ensure_fleet, serve
+from benchmarks.queries import query_costs
 from benchmarks.report import Results, render
 
 FLEETS = {
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> Results:
                 f"{sbs.reference_median:.2f} s (ratio {sbs.ratio:.2f}); "
                 f"requests {sbs.snapshot_requests}"
             )
+            results.query_costs[pods] = query_costs(server.url, NAMESPACE)
             if pods == args.tui_pods:
                 results.imports = headless.import_time(server, NAMESPACE, cwd)
                 log(f"imports: {asdict(results.imports)}")

@@ -1,0 +1,70 @@
+"""Where a refresh's time goes: each of streamdash's queries alone, one after another.
+
+For every query ``PrometheusSource.queries`` would send, one POST to the real server
+(sequential, so the numbers do not fight each other), timing Prometheus's answer, the
+answer's size and rows, and ``json.loads`` of it in Python (the client's share).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from streamdash.presets import load_preset
+from streamdash.settings import PrometheusSettings, Settings
+from streamdash.sources import promql
+from streamdash.sources.prometheus import PrometheusSource
+
+TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class QueryCost:
+    name: str
+    server_s: float
+    """Request sent to last byte read."""
+    bytes: int
+    rows: int
+    parse_s: float
+    """``json.loads`` of the body."""
+
+
+def query_costs(url: str, namespace: str, window_s: int = 300) -> list[QueryCost]:
+    """Each query of one TUI refresh (history included), alone and in order."""
+    settings = Settings(
+        prometheus=PrometheusSettings(url=url), preset=load_preset("vllm"), namespace=namespace
+    )
+    source = PrometheusSource(settings)
+    try:
+        queries = source.queries(window_s, with_history=True)
+    finally:
+        source.close()
+    now = time.time()
+    step = promql.history_step(settings.history_seconds)
+    out = []
+    for name, text in queries.items():
+        if name == "history":
+            path = "/api/v1/query_range"
+            params = {
+                "query": text,
+                "start": f"{now - settings.history_seconds:.3f}",
+                "end": f"{now:.3f}",
+                "step": str(step),
+            }
+        else:
+            path, params = "/api/v1/query", {"query": text, "time": f"{now:.3f}"}
+        body = urllib.parse.urlencode(params).encode()
+        t0 = time.monotonic()
+        request = urllib.request.Request(f"{url}{path}", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
+            payload = resp.read()
+        server_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        doc = json.loads(payload)
+        parse_s = time.monotonic() - t0
+        rows = len(doc.get("data", {}).get("result", []))
+        out.append(QueryCost(name, server_s, len(payload), rows, parse_s))
+    return out
