@@ -59,7 +59,7 @@ class ReplayRefresher:
         return replace(self.snapshot, window_seconds=window_seconds)
 
     def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:
-        return self.snapshot.history
+        return None  # direct scrape keeps no per-pod history, as in the real demo
 
     def describe(self) -> str:
         return self.description
