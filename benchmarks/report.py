@@ -33,6 +33,7 @@ class Results:
     query_costs: dict[int, list[QueryCost]] = field(default_factory=dict)
     imports: ImportTime | None = None
     first_frame: FirstFrame | None = None
+    still: Steady | None = None
     busy: Steady | None = None
     idle: Steady | None = None
 
@@ -47,7 +48,7 @@ class Results:
             }
             for pods, s in self.side_by_side.items()
         }
-        for name in ("busy", "idle"):
+        for name in ("still", "busy", "idle"):
             run: Steady | None = getattr(self, name)
             if run is not None:
                 out[name].update(
@@ -160,9 +161,27 @@ def render(r: Results) -> tuple[str, list[str]]:
             f"<= {GOAL_FIRST_FRAME_S:g} s",
             ff.median <= GOAL_FIRST_FRAME_S,
         )
+    if r.still is not None:
+        st = r.still
+        kbps = (st.terminal_bytes or 0) / st.seconds / 1000
+        one(
+            "TUI: no refresh at all (--refresh 1h): CPU and terminal output",
+            f"{st.cpu_share:.1%} of a core; {kbps:.1f} KB/s "
+            f"({st.refreshes:g} refreshes in {st.seconds:.0f} s)",
+            "",
+            None,
+        )
     if r.busy is not None:
         b = r.busy
         per = b.cpu_per_refresh_ms
+        if r.still is not None and b.refreshes:
+            net = 1000 * (b.cpu_s - r.still.cpu_share * b.seconds) / b.refreshes
+            one(
+                "TUI: CPU per refresh net of the no-refresh baseline",
+                f"{net:.0f} ms",
+                f"<= {GOAL_CPU_PER_REFRESH_MS:g} ms",
+                None,
+            )
         one(
             "TUI: CPU per refresh (--refresh 1s)",
             (f"{per:.0f} ms" if per is not None else "no refresh seen")
@@ -188,6 +207,15 @@ def render(r: Results) -> tuple[str, list[str]]:
             i.cpu_share <= GOAL_IDLE_SHARE,
         )
         bpr = i.bytes_per_refresh
+        if r.still is not None and r.still.terminal_bytes is not None and i.refreshes:
+            still_rate = r.still.terminal_bytes / r.still.seconds
+            net_bytes = ((i.terminal_bytes or 0) - still_rate * i.seconds) / i.refreshes
+            one(
+                "TUI: bytes per refresh net of the no-refresh baseline",
+                f"{net_bytes / 1000:.1f} KB",
+                f"<= {GOAL_BYTES_PER_REFRESH / 1000:g} KB",
+                None,
+            )
         one(
             "TUI: bytes to the terminal per quiet refresh (160x50)",
             f"{bpr / 1000:.1f} KB ({i.terminal_bytes} bytes in {i.seconds:.0f} s)"

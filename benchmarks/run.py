@@ -61,7 +61,9 @@ def machine() -> dict[str, str]:
 def _phase_need_s(pods: int, tui_on: bool, args: argparse.Namespace) -> float:
     """How long the fleet's data must still cover now, for this phase (generous)."""
     headless_s: float = 60 + args.runs * (10 if pods <= 1000 else 40)
-    tui_s: float = 3 * 15 + args.cpu_seconds + args.idle_seconds + 40 if tui_on else 0
+    tui_s: float = 3 * 15 + args.still_seconds + args.cpu_seconds + args.idle_seconds + 60
+    if not tui_on:
+        tui_s = 0
     return headless_s + tui_s
 
 
@@ -116,6 +118,17 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
     ff = tui.first_frame(server, NAMESPACE, workdir, runs=args.first_frame_runs)
     results.first_frame = ff
     log(f"tui: first frame {ff.seconds} s; {ff.queries_per_refresh} requests per refresh")
+    log(f"tui: {args.still_seconds:.0f} s at --refresh 1h (no refresh: the 1 Hz status line)")
+    results.still = tui.steady(
+        server,
+        NAMESPACE,
+        workdir,
+        refresh="1h",
+        seconds=args.still_seconds,
+        queries_per_refresh=ff.queries_per_refresh,
+        pipe=True,
+    )
+    log(f"tui: still {results.still.cpu_s:.2f} s CPU, {results.still.terminal_bytes} bytes")
     log(f"tui: {args.cpu_seconds:.0f} s at --refresh 1s (CPU per refresh, RSS)")
     results.busy = tui.steady(
         server,
@@ -146,7 +159,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tui-pods", type=int, default=1000, help="fleet the TUI runs against")
     p.add_argument("--no-tui", dest="tui", action="store_false")
     p.add_argument("--first-frame-runs", type=int, default=3)
-    p.add_argument("--cpu-seconds", type=float, default=60.0, help="run at --refresh 1s")
+    p.add_argument("--still-seconds", type=float, default=20.0, help="run with no refresh")
+    p.add_argument("--cpu-seconds", type=float, default=150.0, help="run at --refresh 1s")
     p.add_argument("--idle-seconds", type=float, default=30.0, help="run at --refresh 5s")
     p.add_argument("--rebuild", action="store_true", help="ignore cached TSDBs")
     p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
