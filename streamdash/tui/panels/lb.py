@@ -54,8 +54,26 @@ BACKEND_HEADER = (
 BACKEND_RIGHT = (False, False, False, *([True] * 8))
 
 
+def _shared_prefix(names: list[str]) -> str:
+    """The prefix all ``names`` share, cut after its last ``-`` (pod names share their
+    ReplicaSet's); empty when there are fewer than two names or it is short."""
+    if len(names) < 2:
+        return ""
+    first, last = min(names), max(names)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    prefix = first[:size]
+    prefix = prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
+    return prefix if len(prefix) >= 8 else ""
+
+
 def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Text:
-    """One aligned row per LB server; counters as ``total (rate)``."""
+    """One aligned row per LB server; counters as ``total (rate)``.
+
+    To fit 80 columns: the LB and backend names move to a caption when every row shares
+    them, and counters no row reports are named in a caption instead of a column of n/a.
+    """
     rows: list[list[Text]] = []
     for b in backends:
         near_limit = (
@@ -82,7 +100,39 @@ def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Text
                 Text(_counter(b.resets, b.resets_rate)),
             ]
         )
-    return grid(rows, BACKEND_HEADER, right=BACKEND_RIGHT)
+    header = list(BACKEND_HEADER)
+    right = list(BACKEND_RIGHT)
+    caption: list[str] = []
+    lbs = {b.lb for b in backends}
+    proxies = {b.proxy for b in backends}
+    if len(lbs) == 1 and len(proxies) == 1:
+        caption.append(
+            f"{fmt.safe_label(next(iter(lbs)), 30)} · backend "
+            f"{fmt.safe_label(next(iter(proxies)), 40)}"
+        )
+        prefix = _shared_prefix([b.server for b in backends])
+        if prefix:
+            caption.append(f"servers {fmt.safe_label(prefix, 60)}…")
+        for row, b in zip(rows, backends, strict=True):
+            row[1] = Text(fmt.safe_label(("…" if prefix else "") + b.server[len(prefix) :], 60))
+        header[1] = "server"
+        keep = [i for i in range(len(header)) if i != 0]
+    else:
+        keep = list(range(len(header)))
+    unknown = [i for i in keep if i >= 6 and all(row[i].plain == fmt.NA for row in rows)]
+    if unknown:
+        caption.append("not reported: " + ", ".join(header[i] for i in unknown))
+    keep = [i for i in keep if i not in unknown]
+    table = grid(
+        [[row[i] for i in keep] for row in rows],
+        tuple(header[i] for i in keep),
+        right=tuple(right[i] for i in keep),
+    )
+    if not caption:
+        return table
+    out = Text("; ".join(caption) + "\n", style=palette.muted)
+    out.append_text(table)
+    return out
 
 
 def capacity_text(capacity: Capacity, palette: Palette) -> Text:
