@@ -18,7 +18,7 @@ GOAL_CPU_PER_REFRESH_MS = 50.0
 GOAL_IDLE_SHARE = 0.01
 GOAL_BYTES_PER_REFRESH = 10_000
 RSS_GROWTH_TOLERANCE = 2 * 2**20
-"""Second-half median RSS may exceed the first-half median by this much and count as flat."""
+"""The last third's peak RSS may exceed the first third's by this much and count as flat."""
 
 
 @dataclass
@@ -60,11 +60,20 @@ class Results:
         return out
 
 
-def rss_halves(run: Steady) -> tuple[float, float]:
-    """Median RSS of the first and second half of the samples (bytes)."""
-    values = [b for _, b in run.rss]
-    half = len(values) // 2
-    return statistics.median(values[: max(half, 1)]), statistics.median(values[half:])
+def rss_envelope(run: Steady, window_s: float = 10.0) -> list[float]:
+    """Peak RSS of each ``window_s`` slice: the sawtooth of a refresh removed (bytes)."""
+    peaks: dict[int, float] = {}
+    for t, b in run.rss:
+        k = int(t // window_s)
+        peaks[k] = max(peaks.get(k, 0.0), float(b))
+    return [peaks[k] for k in sorted(peaks)]
+
+
+def rss_thirds(run: Steady) -> tuple[float, float]:
+    """Median peak RSS of the first and last third of the run (bytes)."""
+    env = rss_envelope(run)
+    third = max(len(env) // 3, 1)
+    return statistics.median(env[:third]), statistics.median(env[-third:])
 
 
 def _status(ok: bool | None) -> str:
@@ -189,13 +198,13 @@ def render(r: Results) -> tuple[str, list[str]]:
             f"<= {GOAL_CPU_PER_REFRESH_MS:g} ms",
             per is not None and per <= GOAL_CPU_PER_REFRESH_MS,
         )
-        first, second = rss_halves(b)
+        first, last = rss_thirds(b)
         one(
-            "TUI: resident memory, first vs second half (--refresh 1s)",
-            f"{_mb(first)} -> {_mb(second)} over {b.refreshes:.0f} refreshes "
-            f"(first {_mb(b.rss[0][1])}, last {_mb(b.rss[-1][1])})",
+            "TUI: peak resident memory, first vs last third of the run (--refresh 1s)",
+            f"{_mb(first)} -> {_mb(last)} over {b.refreshes:.0f} refreshes "
+            f"(samples: first {_mb(b.rss[0][1])}, last {_mb(b.rss[-1][1])})",
             "no growth",
-            second - first <= RSS_GROWTH_TOLERANCE,
+            last - first <= RSS_GROWTH_TOLERANCE,
         )
     if r.idle is not None:
         i = r.idle

@@ -163,6 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cpu-seconds", type=float, default=150.0, help="run at --refresh 1s")
     p.add_argument("--idle-seconds", type=float, default=30.0, help="run at --refresh 5s")
     p.add_argument("--rebuild", action="store_true", help="ignore cached TSDBs")
+    p.add_argument("--out", default="results", help="name of the results files in .work/")
     p.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     return p.parse_args(argv)
 
@@ -172,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     results = run(args)
     table, missed = render(results)
-    (WORK / "results.md").write_text(table)
-    (WORK / "results.json").write_text(json.dumps(results.to_json(), indent=2))
+    (WORK / f"{args.out}.md").write_text(table)
+    (WORK / f"{args.out}.json").write_text(json.dumps(results.to_json(), indent=2))
     print(table)
-    log(f"done in {time.monotonic() - t0:.0f} s; results in {WORK}/results.{{md,json}}")
+    log(f"done in {time.monotonic() - t0:.0f} s; results in {WORK}/{args.out}.{{md,json}}")
     return 1 if args.strict and missed else 0
 
 
