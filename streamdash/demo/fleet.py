@@ -31,10 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from streamdash.demo.scenarios import (
+    Scenario,
+)
+from streamdash.presets.buckets import (
     VLLM_ITL_BUCKETS,
     VLLM_REQUEST_LATENCY_BUCKETS,
     VLLM_TTFT_BUCKETS,
-    Scenario,
 )
 
 STEP_SECONDS = 0.25

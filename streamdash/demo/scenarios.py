@@ -11,20 +11,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-# Bucket upper bounds from vllm/v1/metrics/loggers.py.
-VLLM_TTFT_BUCKETS: tuple[float, ...] = (
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
-    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
-)  # fmt: skip
-VLLM_REQUEST_LATENCY_BUCKETS: tuple[float, ...] = (
-    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
-    50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
-)  # fmt: skip
-"""vLLM's buckets for decode and e2e time."""
-VLLM_ITL_BUCKETS: tuple[float, ...] = (
-    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0,
-    2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
-)  # fmt: skip
+from streamdash.presets.buckets import (
+    VLLM_REQUEST_LATENCY_BUCKETS,
+)
+
 TRUNCATED_STREAM_BUCKETS: tuple[float, ...] = tuple(
     b for b in VLLM_REQUEST_LATENCY_BUCKETS if b <= 5.0
 )
