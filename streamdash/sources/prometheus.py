@@ -38,21 +38,12 @@ from streamdash.core.raw import (
     SeriesPoint,
     SourceError,
 )
+from streamdash.redact import redact_url
 from streamdash.settings import Settings
 from streamdash.sources import promql
 
 SOURCE = "prometheus"
 _MAX_DETAIL = 240
-
-
-def redact_url(url: str) -> str:
-    """``url`` without userinfo, query or fragment (safe to show and export)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 # --------------------------------------------------------------------------- answers
@@ -244,7 +235,7 @@ class PrometheusSource:
         self._scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
         self._plan = _plan(settings)
         self._timeout = float(prom.timeout_seconds)
-        self.source_url = redact_url(prom.url)
+        self.source_url = redact_url(prom.url).rstrip("/")
         base = urlunsplit(
             (parts.scheme, parts.netloc.rpartition("@")[2], parts.path.rstrip("/"), "", "")
         )
