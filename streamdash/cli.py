@@ -36,9 +36,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scrape", metavar="URL", action="append", default=[], help="scrape a pod directly"
     )
-    parser.add_argument("--haproxy-stats", metavar="URL", action="append", default=[])
-    parser.add_argument("--envoy-admin", metavar="URL", action="append", default=[])
-    parser.add_argument("--nginx-status", metavar="URL", action="append", default=[])
+    parser.add_argument(
+        "--haproxy-stats", metavar="URL", action="append", default=[], help="HAProxy stats CSV"
+    )
+    parser.add_argument(
+        "--haproxy-config",
+        metavar="FILE",
+        help="haproxy.cfg to read `timeout server` from (applies to every --haproxy-stats)",
+    )
+    parser.add_argument(
+        "--envoy-admin", metavar="URL", action="append", default=[], help="Envoy admin"
+    )
+    parser.add_argument(
+        "--nginx-status", metavar="URL", action="append", default=[], help="nginx stub_status"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> Overrides:
-    lbs = [LoadBalancerSettings(kind="haproxy", url=u) for u in args.haproxy_stats]
+    config_file = str(Path(args.haproxy_config).resolve()) if args.haproxy_config else None
+    lbs = [
+        LoadBalancerSettings(kind="haproxy", url=u, config_file=config_file)
+        for u in args.haproxy_stats
+    ]
     lbs += [LoadBalancerSettings(kind="envoy", url=u) for u in args.envoy_admin]
     lbs += [LoadBalancerSettings(kind="nginx", url=u) for u in args.nginx_status]
     return Overrides(

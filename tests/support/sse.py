@@ -6,6 +6,10 @@ HTTP/1.1 requests get a chunked body, HTTP/1.0 a close-delimited one. The server
 the streams open right now (``open_streams``) and every stream that ended early because
 the peer went away (``broken``). ``stop()`` ends every stream within one pause slice.
 
+``GET /metrics`` answers in the Prometheus text format with vLLM's metric names, labelled
+``pod=<pod>``: what the server itself observed (TTFT = ``first``, each pause between
+tokens, the decode time, streams running), so streamdash can scrape it like a vLLM pod.
+
 ``read_stream`` is the matching client: it returns the events it saw and whether the
 stream reached ``[DONE]``.
 """
@@ -21,6 +25,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+
+from streamdash.presets.buckets import (
+    VLLM_ITL_BUCKETS,
+    VLLM_REQUEST_LATENCY_BUCKETS,
+    VLLM_TTFT_BUCKETS,
+)
 
 SLICE_S = 0.05
 MAX_TOKENS = 1000
@@ -46,6 +57,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        if url.path == "/metrics":
+            body = generate_latest(self.server.registry)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if url.path != "/stream":
             body = b"ok\n"
             self.send_response(200)
@@ -69,13 +88,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.server.opened()
+        started = time.monotonic()
         try:
             if not self._sleep(first):
                 return
+            self.server.ttft.observe(first)
             for index in range(tokens):
                 if index and not self._sleep(pause):
                     return
+                if index:
+                    self.server.itl.observe(pause)
                 self._write(f"data: tok{index}\n\n".encode(), chunked)
+            self.server.decode.observe(time.monotonic() - started - first)
             self._write(b"data: [DONE]\n\n", chunked)
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
@@ -90,12 +114,38 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, pod: str) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.open_streams = 0
         self.broken = 0
+        self.registry = CollectorRegistry()
+        labels = {"pod": pod}
+        self.ttft = Histogram(
+            "vllm:time_to_first_token_seconds",
+            "TTFT",
+            ["pod"],
+            registry=self.registry,
+            buckets=VLLM_TTFT_BUCKETS,
+        ).labels(**labels)
+        self.itl = Histogram(
+            "vllm:inter_token_latency_seconds",
+            "Gap between tokens",
+            ["pod"],
+            registry=self.registry,
+            buckets=VLLM_ITL_BUCKETS,
+        ).labels(**labels)
+        self.decode = Histogram(
+            "vllm:request_decode_time_seconds",
+            "First to last token",
+            ["pod"],
+            registry=self.registry,
+            buckets=VLLM_REQUEST_LATENCY_BUCKETS,
+        ).labels(**labels)
+        self.running = Gauge(
+            "vllm:num_requests_running", "Streams open", ["pod"], registry=self.registry
+        ).labels(**labels)
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Peers that hang up mid-stream are the point of these tests: stay quiet."""
@@ -104,10 +154,12 @@ class _Server(ThreadingHTTPServer):
     def opened(self) -> None:
         with self._lock:
             self.open_streams += 1
+            self.running.set(self.open_streams)
 
     def closed(self) -> None:
         with self._lock:
             self.open_streams -= 1
+            self.running.set(self.open_streams)
 
     def broke(self) -> None:
         with self._lock:
@@ -117,8 +169,9 @@ class _Server(ThreadingHTTPServer):
 class SseServer:
     """A running SSE upstream; ``address`` is ``127.0.0.1:<port>``."""
 
-    def __init__(self) -> None:
-        self._server = _Server()
+    def __init__(self, pod: str = "sse-0") -> None:
+        self.pod = pod
+        self._server = _Server(pod)
         self.port = self._server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.address}"
