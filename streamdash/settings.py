@@ -102,13 +102,13 @@ class LoadBalancerSettings:
     """For ``cloud`` LBs (AWS ALB: 60 s default) or to state a timeout the LB hides."""
     pod_match: str = "server"
     """How LB rows join pods: ``server`` name or ``address`` (host:port)."""
+    config_file: str | None = None
+    """The LB's own config file (haproxy.cfg, nginx.conf) to read stream-cutting timeouts
+    from; not read when None."""
 
     def __repr__(self) -> str:
         """The generated repr, with the URL's userinfo removed."""
         return _redacted_repr(self)
-    config_file: str | None = None
-    """The LB's own config file (haproxy.cfg, nginx.conf) to read stream-cutting timeouts
-    from; not read when None."""
 
 
 @dataclass(frozen=True)
