@@ -68,3 +68,53 @@ def query_costs(url: str, namespace: str, window_s: int = 300) -> list[QueryCost
         rows = len(doc.get("data", {}).get("result", []))
         out.append(QueryCost(name, server_s, len(payload), rows, parse_s))
     return out
+
+
+def history_parts(url: str, namespace: str, window_s: int = 300) -> list[QueryCost]:
+    """The ``history`` range query's parts alone, and the pod-set join built two ways.
+
+    ``fleet_pods(_bucket)`` is what ``promql.fleet_pods`` sends today (``group by (pod)``
+    over every histogram's ``_bucket`` series); ``fleet_pods(in_flight)`` is the same pod
+    set from the one-series-per-pod gauge, for comparison.
+    """
+    preset = load_preset("vllm")
+    scope = promql.Scope.build(namespace, None)
+    metrics = [m for k in ("ttft", "stream", "itl", "e2e") if (m := preset.histogram(k).metric)]
+    fleet = promql.fleet_pods(metrics, preset.in_flight, scope)
+    by_gauge = promql.fleet_pods([], preset.in_flight, scope)
+    cpu_sel = promql.selector(
+        promql.CPU_METRIC,
+        scope.cluster,
+        (promql.Matcher("container", "!=", ""), promql.Matcher("container", "!=", "POD")),
+    )
+    cpu = f"sum by (pod) (rate({cpu_sel}[{promql.duration(window_s)}]))"  # as promql.history
+    parts = {
+        "ttft_p99": promql.quantile(0.99, metrics[0], scope.app, window_s),
+        "stream_p99": promql.quantile(0.99, metrics[1], scope.app, window_s),
+        "fleet_pods(_bucket)": fleet or "",
+        "fleet_pods(in_flight)": by_gauge or "",
+        "cpu and on (pod) fleet_pods(_bucket)": f"sum({cpu} and on (pod) {fleet})",
+        "cpu and on (pod) fleet_pods(in_flight)": f"sum({cpu} and on (pod) {by_gauge})",
+    }
+    settings = Settings()
+    now = time.time()
+    out = []
+    for name, text in parts.items():
+        params = {
+            "query": text,
+            "start": f"{now - settings.history_seconds:.3f}",
+            "end": f"{now:.3f}",
+            "step": str(promql.history_step(settings.history_seconds)),
+        }
+        body = urllib.parse.urlencode(params).encode()
+        t0 = time.monotonic()
+        request = urllib.request.Request(f"{url}/api/v1/query_range", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
+            payload = resp.read()
+        server_s = time.monotonic() - t0
+        doc = json.loads(payload)
+        if doc.get("status") != "success":
+            raise RuntimeError(f"history part {name!r} failed: {doc.get('error')}")
+        rows = len(doc.get("data", {}).get("result", []))
+        out.append(QueryCost(name, server_s, len(payload), rows, 0.0))
+    return out

@@ -31,6 +31,7 @@ class Results:
     fleets: dict[int, dict[str, Any]] = field(default_factory=dict)
     side_by_side: dict[int, SideBySide] = field(default_factory=dict)
     query_costs: dict[int, list[QueryCost]] = field(default_factory=dict)
+    history_parts: dict[int, list[QueryCost]] = field(default_factory=dict)
     imports: ImportTime | None = None
     first_frame: FirstFrame | None = None
     still: Steady | None = None
@@ -276,4 +277,13 @@ def render(r: Results) -> tuple[str, list[str]]:
             )
         total = sum(c.server_s for c in costs), sum(c.bytes for c in costs) / 1e6
         lines.append(f"| total | {total[0]:.2f} s | {total[1]:.1f} MB | | |")
+    for p, costs in sorted(r.history_parts.items()):
+        lines += [
+            "",
+            f"The history range query's parts alone at {p:,} pods (1 h at 15 s steps):",
+            "",
+            "| part | Prometheus | rows |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {c.name} | {c.server_s:.2f} s | {c.rows:,} |" for c in costs]
     return "\n".join(lines) + "\n", missed

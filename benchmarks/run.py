@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # ``python benchmarks/run.py``
 
 from benchmarks import headless, tui
 from benchmarks.fleets import NAMESPACE, WORK, FleetBuild, ensure_fleet, serve
-from benchmarks.queries import query_costs
+from benchmarks.queries import history_parts, query_costs
 from benchmarks.report import Results, render
 
 FLEETS = {
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> Results:
             )
             results.query_costs[pods] = query_costs(server.url, NAMESPACE)
             if pods == args.tui_pods:
+                results.history_parts[pods] = history_parts(server.url, NAMESPACE)
                 results.imports = headless.import_time(server, NAMESPACE, cwd)
                 log(f"imports: {asdict(results.imports)}")
             if tui_on:
