@@ -7,6 +7,7 @@ than ``STALE_AFTER_INTERVALS`` refresh intervals. Stale panels keep their last v
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from streamdash import format as fmt
@@ -28,8 +29,11 @@ class PanelStatus:
     """``age_seconds`` of the values shown (None: no values yet); ``reason`` when stale."""
 
     age_seconds: float | None
+    """Rounded down to ``resolution``, so a quiet second changes nothing on screen."""
     stale: bool
     reason: str | None = None
+    resolution: float | None = None
+    """The refresh interval: an age below it reads ``< <interval>``."""
 
 
 def age_text(age_seconds: float | None) -> str:
@@ -61,8 +65,27 @@ def panel_status(
     snap_age = now - snapshot.taken_at
     if not failure and snap_age > STALE_AFTER_INTERVALS * refresh_seconds:
         reasons.append(f"no new data for {age_text(snap_age)}")
+    stale = bool(reasons)
     age = None if last_good is None else max(0.0, now - last_good)
-    return PanelStatus(age, bool(reasons), "; ".join(reasons) if reasons else None)
+    if stale or age is None:  # a stale panel's age counts up by the second
+        return PanelStatus(age, stale, "; ".join(reasons) if reasons else None)
+    return PanelStatus(_floor(age, refresh_seconds), False, None, refresh_seconds)
+
+
+def _floor(age: float, step: float) -> float:
+    """``age`` rounded down to a multiple of ``step`` (unchanged when step <= 0)."""
+    return math.floor(age / step) * step if step > 0 else age
+
+
+def panel_age_text(status: PanelStatus) -> str:
+    """``< 5 s`` while younger than one refresh, else the age at that resolution."""
+    if (
+        status.age_seconds is not None
+        and status.resolution
+        and status.age_seconds < status.resolution
+    ):
+        return f"< {fmt.seconds(status.resolution)}"
+    return age_text(status.age_seconds)
 
 
 def one_line(exc: BaseException) -> str:

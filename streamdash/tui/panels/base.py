@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from streamdash.core.snapshot import Snapshot
 from streamdash.tui.palette import Palette, palette_from
-from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus, age_text
+from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus, panel_age_text
 from streamdash.tui.textgrid import frozen
 
 
@@ -91,7 +91,7 @@ class Panel(Vertical):
         if status == self._status:
             return
         self._status = status
-        age = age_text(status.age_seconds)
+        age = panel_age_text(status)
         self.set_class(status.stale, "-stale")
         if status.stale:
             self.border_subtitle = f"STALE · data {age} old"
