@@ -356,7 +356,10 @@ class PrometheusSource:
             return self._assemble(at, window_seconds, queries, answers, step, sent=0)
         for name, text in queries.items():
             if name == "history":
-                futures[name] = self._pool.submit(self._query_range, text, at - history_s, at, step)
+                end = math.floor(at / step) * step  # aligned: equal answers within a step
+                futures[name] = self._pool.submit(
+                    self._query_range, text, end - history_s, end, step
+                )
             else:
                 futures[name] = self._pool.submit(self._query, text, at)
         answers = {name: f.result() for name, f in futures.items()}

@@ -50,6 +50,11 @@ def draw_series(
     plt.clear_figure()
     plt.title(title)
     drawn = False
+    if history is not None:
+        # "minutes ago" counts from the newest point, not the refresh time, so an
+        # unchanged history draws an unchanged chart (no repaint on a quiet refresh).
+        newest = [p.t for series in history.series.values() for p in series if p.v is not None]
+        now = max(newest, default=now)
     span: list[float] = []
     if history is not None:
         for name, label, colour in lines:

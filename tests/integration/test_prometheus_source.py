@@ -222,7 +222,9 @@ def test_history_series_and_cpu_implied_replicas(fetch: Callable[..., RawAnswers
     assert raw.history is not None
     series = raw.history.series
     assert set(series) == {"ttft_p99", "stream_p99", "replicas", "cpu_implied_replicas"}
-    assert series["replicas"][-1].t == END
+    step = raw.history.step_seconds  # the range ends at the last step boundary <= now
+    assert END - step < series["replicas"][-1].t <= END
+    assert series["replicas"][-1].t % step == 0
     assert series["replicas"][-1].v == BIG.pods
     cpu = sum(raw.cpu_cores.values())
     request = sum(raw.cpu_request_cores.values()) / len(raw.cpu_request_cores)

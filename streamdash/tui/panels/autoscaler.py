@@ -104,7 +104,6 @@ class AutoscalerPanel(Panel):
         return (
             snapshot.autoscaler,
             history_key(snapshot.history, CHART_SERIES),
-            snapshot.taken_at if snapshot.history else None,
         )
 
     def render_data(self, snapshot: Snapshot) -> None:

@@ -113,8 +113,6 @@ class LatencyPanel(Panel):
             dict(snapshot.latency),
             history_key(snapshot.history, CHART_SERIES),
             stream.top_finite_bucket if stream else None,
-            # The chart's x axis is relative to taken_at only when there is history.
-            snapshot.taken_at if snapshot.history else None,
         )
 
     def render_data(self, snapshot: Snapshot) -> None:
