@@ -7,6 +7,7 @@ scrape) and when ``fallback: scrape`` switches between them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
 from streamdash.redact import redact_url, scrub
 from streamdash.settings import Settings
+from streamdash.sources import promql
 from streamdash.sources.prometheus import PrometheusSource
 
 if TYPE_CHECKING:
@@ -49,6 +51,9 @@ class LiveRefresher:
             self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
         self.live_kind = "prometheus" if self.prometheus else "scrape"
         self._carried: Carried | None = None
+        self._history: HistoryRaw | None = None
+        self._history_at: tuple[int, int] | None = None
+        """Prometheus's last chart history and the (window, step) it was fetched for."""
         self._own_history: HistoryRaw | None = None
         """History recorded from our own snapshots when the source keeps none."""
         self._secrets = (
@@ -57,9 +62,22 @@ class LiveRefresher:
             *settings.prometheus.headers.values(),
         )
 
+    def _history_key(self, window_seconds: int, now: float) -> tuple[int, int]:
+        """(window, step number): Prometheus's history only changes when a new step of
+        the chart begins (its range is aligned to the step) or the window changes."""
+        step = promql.history_step(self.settings.history_seconds)
+        return window_seconds, math.floor(now / step)
+
     def _fetch_primary(self, window_seconds: int, now: float) -> RawAnswers:
         if self.prometheus is not None:
-            raw = self.prometheus.fetch(window_seconds, with_history=self.with_history, now=now)
+            key = self._history_key(window_seconds, now)
+            due = self.with_history and key != self._history_at
+            raw = self.prometheus.fetch(window_seconds, with_history=due, now=now)
+            failed = {e.part for e in raw.errors}
+            if due and raw.history is not None and "history" not in failed:
+                self._history, self._history_at = raw.history, key
+            elif not due and self._history is not None:
+                raw = dataclasses.replace(raw, history=self._history)
             use_fallback = self.settings.fallback == "scrape" and self.scrape is not None
             if not (use_fallback and source_unreachable(raw)):
                 self.live_kind = "prometheus"

@@ -306,9 +306,13 @@ def hpa(scope: Scope) -> str:
 
 
 def fleet_pods(metrics: Sequence[str], in_flight: str | None, scope: Scope) -> str | None:
-    """Pods exporting the preset's histograms or in-flight gauge, as ``{pod=...}`` series."""
+    """Pods exporting the preset's histograms or in-flight gauge, as ``{pod=...}`` series.
+
+    Reads each histogram's ``_count`` (one series per pod) rather than its ``_bucket``
+    series (one per bucket): the same pods, a fraction of the work at fleet scale.
+    """
     parts = [
-        f"group by ({scope.pod_label}) ({selector(f'{m}_bucket', scope.app)})" for m in metrics
+        f"group by ({scope.pod_label}) ({selector(f'{m}_count', scope.app)})" for m in metrics
     ]
     if in_flight:
         name, own = parse_metric_selector(in_flight, "in_flight")
