@@ -85,7 +85,10 @@ def carry_forward(
     for part in sorted(parts):
         failure = failed.get(part)
         if failure is None and not whole_source_down:
-            good_at[part] = current.taken_at
+            if part in current.queries:
+                good_at[part] = current.taken_at
+            elif part in prev_good:  # not asked this time (e.g. cached history)
+                good_at[part] = prev_good[part]
             continue
         reason = (
             failure.message

@@ -83,3 +83,12 @@ def test_a_failed_load_balancer_keeps_its_last_rows() -> None:
     assert raw.lb_backends == (row,)
     assert [(s.part, s.panel, s.last_good_at) for s in stale] == [("lb", "lb", 100.0)]
     assert at == 100.0
+
+
+def test_a_part_not_asked_this_time_keeps_its_fetch_time() -> None:
+    first = carry_forward(None, raw_answers(POD_GAUGES, taken_at=100.0))
+    assert first.good_at["hpa"] == 100.0
+    queries = {k: v for k, v in first.raw.queries.items() if k != "hpa"}
+    later = dataclasses.replace(raw_answers(POD_GAUGES, taken_at=110.0), queries=queries)
+    carried = carry_forward(first, later)
+    assert carried.good_at["hpa"] == 100.0 and carried.good_at["cpu"] == 110.0
