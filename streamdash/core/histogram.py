@@ -353,6 +353,12 @@ def _rate(raw: HistogramRaw, fleet: Buckets) -> float | None:
     return None
 
 
+def raw_fleet(raw: HistogramRaw) -> dict[float, float]:
+    """The fleet histogram of ``raw``: the source's fleet-wide rates when it sent only
+    those, else the sum of its pods' buckets."""
+    return dict(raw.fleet) if raw.fleet is not None else fleet_buckets(raw.by_pod)
+
+
 def highest_occupied(buckets: Buckets) -> tuple[float, float] | None:
     """(lower, upper) of the highest bucket whose count grew, i.e. where the largest
     observation lies; None without observations. NaN counts are ignored."""
@@ -396,7 +402,7 @@ def summarize(
             note="; ".join([*notes, "no data"]),
         )
     unit = spec.unit_seconds
-    fleet = scale_buckets(fleet_buckets(raw.by_pod), unit)
+    fleet = scale_buckets(raw_fleet(raw), unit)
     p50, p90, p99 = (quantile_or_none(q, fleet) for _, q in PERCENTILES)
     mean = _mean_seconds(raw, unit)
     overflow = overflow_fraction(fleet)
@@ -409,7 +415,7 @@ def summarize(
         and e2e_spec.metric != spec.metric
         and e2e_raw.by_pod
     ):
-        e2e_fleet = scale_buckets(fleet_buckets(e2e_raw.by_pod), e2e_spec.unit_seconds)
+        e2e_fleet = scale_buckets(raw_fleet(e2e_raw), e2e_spec.unit_seconds)
     advice = advise_buckets(
         bounds=bounds,
         overflow_fraction=overflow,

@@ -41,6 +41,9 @@ class HistogramRaw:
     by_pod: Mapping[str, Buckets]
     sum_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
     count_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
+    fleet: Buckets | None = None
+    """Fleet-wide bucket rates (``sum by (le)``) when the source asked only for those
+    (histograms no view shows per pod); ``by_pod`` is then empty. None: sum ``by_pod``."""
 
 
 @dataclass(frozen=True)

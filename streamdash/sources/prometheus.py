@@ -319,7 +319,9 @@ class PrometheusSource:
         scope, plan = self._scope, self._plan
         out: dict[str, str] = {}
         for metric, kinds in plan.kinds_by_metric.items():
-            out[f"{'+'.join(kinds)}_buckets"] = promql.bucket_rates(metric, scope, window_seconds)
+            per_pod = promql.PER_POD_KINDS.intersection(kinds)
+            build = promql.bucket_rates if per_pod else promql.fleet_bucket_rates
+            out[f"{'+'.join(kinds)}_buckets"] = build(metric, scope, window_seconds)
         if plan.kinds_by_metric:
             out["sum_count"] = promql.sum_count_rates(
                 list(plan.kinds_by_metric), scope, window_seconds
@@ -389,13 +391,16 @@ class PrometheusSource:
             rows = ok.get(f"{'+'.join(kinds)}_buckets")
             if rows is None:
                 continue
-            by_pod = _buckets_by_pod(rows, pod_label)
+            per_pod = bool(promql.PER_POD_KINDS.intersection(kinds))
+            by_pod = _buckets_by_pod(rows, pod_label) if per_pod else {}
+            fleet_only = None if per_pod else _fleet_buckets(rows)
             for kind in kinds:
                 histograms[kind] = HistogramRaw(
                     metric=metric,
                     by_pod=by_pod,
                     sum_rate_by_pod=sums.get(f"sum:{metric}", {}),
                     count_rate_by_pod=sums.get(f"count:{metric}", {}),
+                    fleet=fleet_only,
                 )
         gauges = _tagged_by_pod(ok.get("pod_gauges", ()), pod_label)
         fleet = {pod for h in histograms.values() for pod in h.by_pod} | set(
@@ -506,6 +511,17 @@ def _buckets_by_pod(
             buckets = out.setdefault(pod, {})
             buckets[le] = buckets.get(le, 0.0) + value  # "1" and "1.0" are one bound
     return out
+
+
+def _fleet_buckets(rows: Iterable[Mapping[str, Any]]) -> dict[float, float] | None:
+    """``sum by (le)`` rows as le -> rate; None when nothing came back (no data)."""
+    out: dict[float, float] = {}
+    for row in rows:
+        le = _number(_labels(row).get("le"))
+        value = _bucket_rate(row)
+        if le is not None and value is not None:
+            out[le] = out.get(le, 0.0) + value  # "1" and "1.0" are one bound
+    return out or None
 
 
 def _hpas(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], HpaRaw]:

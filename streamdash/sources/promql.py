@@ -251,6 +251,16 @@ def bucket_rates(metric: str, scope: Scope, window_s: float) -> str:
     return f"sum by ({scope.pod_label}, le) (rate({sel}[{duration(window_s)}]))"
 
 
+def fleet_bucket_rates(metric: str, scope: Scope, window_s: float) -> str:
+    """Fleet-wide, per-``le`` bucket rates: for histograms no view shows per pod."""
+    sel = selector(f"{metric}_bucket", scope.app)
+    return f"sum by (le) (rate({sel}[{duration(window_s)}]))"
+
+
+PER_POD_KINDS = frozenset({"ttft", "stream"})
+"""Histogram kinds shown per pod (the pods table's p99 columns); others are fleet-only."""
+
+
 def sum_count_rates(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
     """Per-pod rates of every ``_sum`` and ``_count``, tagged ``sum:<metric>`` / ``count:<m>``."""
     parts = []
@@ -311,9 +321,7 @@ def fleet_pods(metrics: Sequence[str], in_flight: str | None, scope: Scope) -> s
     Reads each histogram's ``_count`` (one series per pod) rather than its ``_bucket``
     series (one per bucket): the same pods, a fraction of the work at fleet scale.
     """
-    parts = [
-        f"group by ({scope.pod_label}) ({selector(f'{m}_count', scope.app)})" for m in metrics
-    ]
+    parts = [f"group by ({scope.pod_label}) ({selector(f'{m}_count', scope.app)})" for m in metrics]
     if in_flight:
         name, own = parse_metric_selector(in_flight, "in_flight")
         parts.append(f"group by ({scope.pod_label}) ({selector(name, own, scope.app)})")

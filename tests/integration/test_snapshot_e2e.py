@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.support.fleet import (
+    ITL_METRIC,
     STREAM_METRIC,
     TTFT_METRIC,
     FleetSpec,
@@ -114,7 +115,10 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@pytest.mark.parametrize(("kind", "metric"), [("ttft", TTFT_METRIC), ("stream", STREAM_METRIC)])
+@pytest.mark.parametrize(
+    ("kind", "metric"),
+    [("ttft", TTFT_METRIC), ("stream", STREAM_METRIC), ("itl", ITL_METRIC)],  # itl: fleet-only
+)
 def test_fleet_percentiles_equal_prometheus(
     prom: PrometheusServer, snap: dict[str, Any], kind: str, metric: str
 ) -> None:
@@ -237,3 +241,11 @@ def test_snapshot_output_file_is_written_once(prom: PrometheusServer, tmp_path: 
     assert first.returncode == 0 and out.read_text().startswith("# streamdash snapshot")
     again = streamdash("snapshot", "--prometheus-url", prom.url, "-n", NS, "--output", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_fleet_only_histograms_are_not_asked_per_pod(snap: dict[str, Any]) -> None:
+    queries = snap["queries"]
+    assert queries["itl_buckets"].startswith("sum by (le) (")
+    assert queries["e2e_buckets"].startswith("sum by (le) (")
+    assert queries["ttft_buckets"].startswith("sum by (pod, le) (")
+    assert queries["stream_buckets"].startswith("sum by (pod, le) (")
