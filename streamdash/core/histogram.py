@@ -394,7 +394,7 @@ def summarize(
             subject=subject, metric=None, available=False, note=f"not exported by {server}"
         )
     notes = ["includes TTFT"] if spec.includes_ttft else []
-    if raw is None or not raw.by_pod:
+    if raw is None or not (raw.by_pod or raw.fleet):
         return HistogramSummary(
             subject=subject,
             metric=spec.metric,
@@ -413,7 +413,7 @@ def summarize(
         and e2e_raw is not None
         and e2e_spec.metric is not None
         and e2e_spec.metric != spec.metric
-        and e2e_raw.by_pod
+        and (e2e_raw.by_pod or e2e_raw.fleet)
     ):
         e2e_fleet = scale_buckets(raw_fleet(e2e_raw), e2e_spec.unit_seconds)
     advice = advise_buckets(

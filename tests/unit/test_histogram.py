@@ -483,3 +483,25 @@ def test_highest_occupied_bucket_brackets_the_longest_observation() -> None:
     assert highest_occupied({1.0: 3, inf: 3}) == (0.0, 1.0)
     assert highest_occupied({1.0: 0, inf: 0}) is None
     assert highest_occupied({1.0: float("nan"), 2.0: 4, inf: 4}) == (0.0, 2.0)  # 1.0 unknown
+
+
+def test_summarize_from_fleet_only_buckets_matches_per_pod() -> None:
+    from streamdash.core.histogram import summarize
+    from streamdash.core.raw import HistogramRaw
+    from streamdash.settings import HistogramSpec
+
+    inf = math.inf
+    pods = {"a": {1.0: 2.0, 5.0: 3.0, inf: 9.0}, "b": {1.0: 1.0, 5.0: 1.0, inf: 5.0}}
+    fleet = {1.0: 3.0, 5.0: 4.0, inf: 14.0}
+    e2e = {10.0: 5.0, 50.0: 14.0, inf: 14.0}
+    spec, e2e_spec = HistogramSpec("s"), HistogramSpec("e")
+    per_pod = summarize(
+        "stream", spec, HistogramRaw("s", pods),
+        e2e_spec=e2e_spec, e2e_raw=HistogramRaw("e", {"a": e2e}),
+    )  # fmt: skip
+    fleet_only = summarize(
+        "stream", spec, HistogramRaw("s", {}, fleet=fleet),
+        e2e_spec=e2e_spec, e2e_raw=HistogramRaw("e", {}, fleet=e2e),
+    )  # fmt: skip
+    assert fleet_only.available and fleet_only == per_pod
+    assert fleet_only.advice is not None and "end-to-end" in fleet_only.advice.basis
