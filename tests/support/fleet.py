@@ -156,15 +156,22 @@ def _group(
 ) -> list[PodPlan]:
     plans = []
     rng = random.Random(f"{spec.seed}/{namespace}/{model}")
+    replica_set = _suffix(spec.seed, namespace, deployment)
+    used: set[str] = set()
     for i in range(count):
+        name = _suffix(spec.seed, namespace, deployment, i)
+        salt = 0
+        while name in used:  # 27^5 names: large fleets collide; re-derive, stay unique
+            salt += 1
+            name = _suffix(spec.seed, namespace, deployment, i, salt)
+        used.add(name)
         slow = main and i >= count - spec.slow_pods
         near = main and i < spec.fd_near_limit_pods
         jitter = rng.uniform(0.85, 1.15)
         plans.append(
             PodPlan(
                 namespace=namespace,
-                pod=f"{deployment}-{_suffix(spec.seed, namespace, deployment)}-"
-                f"{_suffix(spec.seed, namespace, deployment, i)}",
+                pod=f"{deployment}-{replica_set}-{name}",
                 model_name=model,
                 index=i,
                 slow=slow,

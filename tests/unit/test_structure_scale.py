@@ -231,3 +231,10 @@ def test_pods_panel_renders_5000_rows() -> None:
     count, last, shot = asyncio.run(scenario())
     assert count == N_PODS
     assert last is not None and last in shot  # the last row scrolls into view and is drawn
+
+
+def test_generated_fleet_pod_names_are_unique_at_5000() -> None:
+    from tests.support.fleet import FleetSpec, main_pods
+
+    names = main_pods(FleetSpec(pods=5000, seed=7))  # seed 7 once produced a duplicate
+    assert len(set(names)) == 5000
