@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from streamdash.core.build import build_snapshot
@@ -24,6 +25,10 @@ from streamdash.sources.prometheus import PrometheusSource
 if TYPE_CHECKING:
     from streamdash.sources.lb.collect import LoadBalancers
     from streamdash.sources.scrape import ScrapeSource
+
+
+_HistoryResult = tuple[HistoryRaw | None, SourceError | None, tuple[str, ...], tuple[int, int]]
+"""A background history fetch: history, error, warnings, (window, step) key."""
 
 
 def source_unreachable(raw: RawAnswers) -> bool:
@@ -51,7 +56,10 @@ class LiveRefresher:
             self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
         self.live_kind = "prometheus" if self.prometheus else "scrape"
         self._carried: Carried | None = None
+        self._history_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self._history_job: Future[_HistoryResult] | None = None
         self._history: HistoryRaw | None = None
+        self._history_window: int | None = None
         self._history_at: tuple[int, int] | None = None
         """Prometheus's last chart history and the (window, step) it was fetched for."""
         self._own_history: HistoryRaw | None = None
@@ -68,16 +76,68 @@ class LiveRefresher:
         step = promql.history_step(self.settings.history_seconds)
         return window_seconds, math.floor(now / step)
 
+    HISTORY_GRACE_SECONDS = 1.0
+    """How long a refresh waits, after its own queries, for the charts' range query."""
+
+    def _history_query(self, window_seconds: int) -> str | None:
+        assert self.prometheus is not None
+        return self.prometheus.queries(window_seconds, with_history=True).get("history")
+
+    def _start_history(self, window_seconds: int, now: float) -> None:
+        """Start fetching the charts' history in the background when a chart step has
+        passed or the window changed, so it runs alongside this refresh's queries."""
+        key = self._history_key(window_seconds, now)
+        if not self.with_history or key == self._history_at or self._history_job is not None:
+            return
+        assert self.prometheus is not None
+        source = self.prometheus
+        hpa = self.settings.hpa
+        if hpa is None and self._carried is not None and self._carried.raw.hpas:
+            hpa = self._carried.raw.hpas[0].name
+
+        def fetch() -> _HistoryResult:
+            history, error, notes = source.fetch_history(window_seconds, hpa, now)
+            return history, error, notes, key
+
+        self._history_job = self._history_pool.submit(fetch)
+
+    def _with_history(self, raw: RawAnswers, window_seconds: int) -> RawAnswers:
+        """``raw`` with the charts' history. A refresh waits for a running fetch at most
+        ``HISTORY_GRACE_SECONDS`` after its own queries: on a small fleet the history is
+        as fresh as the rest; on a big one the slow range query never holds a refresh
+        (the first included) and its answer is taken by a later refresh."""
+        errors: tuple[SourceError, ...] = ()
+        job = self._history_job
+        if job is not None:
+            wait([job], timeout=self.HISTORY_GRACE_SECONDS)
+            if job.done():
+                self._history_job = None
+                history, error, notes, key = job.result()
+                if notes:
+                    raw = dataclasses.replace(raw, notes=raw.notes + notes)
+                text = self._history_query(key[0])
+                if text is not None:  # the refresh that brings (or fails) it names and counts it
+                    raw = dataclasses.replace(
+                        raw,
+                        queries={**raw.queries, "history": text},
+                        query_count=raw.query_count + 1,
+                    )
+                if error is not None:
+                    errors = (error,)
+                elif history is not None:
+                    self._history, self._history_window = history, key[0]
+                    self._history_at = key
+        current = self._history is not None and self._history_window == window_seconds
+        return dataclasses.replace(
+            raw, history=self._history if current else None, errors=raw.errors + errors
+        )
+
     def _fetch_primary(self, window_seconds: int, now: float) -> RawAnswers:
         if self.prometheus is not None:
-            key = self._history_key(window_seconds, now)
-            due = self.with_history and key != self._history_at
-            raw = self.prometheus.fetch(window_seconds, with_history=due, now=now)
-            failed = {e.part for e in raw.errors}
-            if due and raw.history is not None and "history" not in failed:
-                self._history, self._history_at = raw.history, key
-            elif not due and self._history is not None:
-                raw = dataclasses.replace(raw, history=self._history)
+            self._start_history(window_seconds, now)
+            raw = self.prometheus.fetch(window_seconds, with_history=False, now=now)
+            if self.with_history:
+                raw = self._with_history(raw, window_seconds)
             use_fallback = self.settings.fallback == "scrape" and self.scrape is not None
             if not (use_fallback and source_unreachable(raw)):
                 self.live_kind = "prometheus"
@@ -124,7 +184,7 @@ class LiveRefresher:
             good_at[LB_PART] = lb_good_at
         self._carried = Carried(carried.raw, carried.stale + lb_stale, good_at)
         snapshot = build_snapshot(self._carried.raw, self.settings, self._carried.stale)
-        if self._carried.raw.history is None and self.with_history:  # source keeps none
+        if self.live_kind != "prometheus" and self.with_history:  # scrape keeps no history
             self._own_history = append_point(
                 self._own_history,
                 snapshot,
@@ -147,6 +207,7 @@ class LiveRefresher:
         return f"prometheus {redact_url(url)}"
 
     def close(self) -> None:
+        self._history_pool.shutdown(wait=False, cancel_futures=True)
         if self.prometheus is not None:
             self.prometheus.close()
         if self.lbs is not None:

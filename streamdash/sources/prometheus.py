@@ -367,6 +367,28 @@ class PrometheusSource:
         answers = {name: f.result() for name, f in futures.items()}
         return self._assemble(at, window_seconds, queries, answers, step, sent=len(futures))
 
+    def fetch_history(
+        self, window_seconds: int, hpa_name: str | None, now: float | None = None
+    ) -> tuple[HistoryRaw | None, SourceError | None, tuple[str, ...]]:
+        """Only the charts' range query (the slowest one), for a background fetch.
+
+        Returns the history or the one-line error, and Prometheus's warnings as notes;
+        never raises. The range ends at the last step boundary, so answers are equal
+        within a step.
+        """
+        text = self.queries(window_seconds, with_history=True).get("history")
+        if text is None or self._closed:
+            return None, None, ()
+        at = time.time() if now is None else float(now)
+        history_s = self._settings.history_seconds
+        step = promql.history_step(history_s)
+        end = math.floor(at / step) * step
+        answer = self._query_range(text, end - history_s, end, step)
+        notes = tuple(self._scrub(f"history: Prometheus warning: {w}") for w in answer.warnings)
+        if answer.error:
+            return None, self._error("history", answer.error), notes
+        return _history(answer.result, step, hpa_name), None, notes
+
     def _assemble(
         self,
         at: float,
@@ -579,6 +601,15 @@ def _choose_hpa(
 
 
 def _history(rows: Iterable[Mapping[str, Any]], step: int, hpa_name: str | None) -> HistoryRaw:
+    """Series by part; ``replicas`` only for ``hpa_name`` (without one: the only HPA)."""
+    rows = list(rows)
+    if hpa_name is None:
+        names = {
+            _labels(r).get("horizontalpodautoscaler")
+            for r in rows
+            if _labels(r).get(promql.PART_LABEL) == "replicas"
+        }
+        hpa_name = names.pop() if len(names) == 1 else None
     series: dict[str, tuple[SeriesPoint, ...]] = {}
     for row in rows:
         labels = _labels(row)
