@@ -57,7 +57,8 @@ def autoscaler_table(
         (
             "CPU needs",
             Text(
-                f"{fmt.count(view.cpu_implied_replicas)} replicas",
+                f"{fmt.count(view.cpu_implied_replicas)} "
+                f"{'replica' if view.cpu_implied_replicas == 1 else 'replicas'}",
                 style=palette.warning if diverged else "",
             ),
         ),
