@@ -45,8 +45,9 @@ class FleetBuild:
     future_s: int = 600
     """Data after the build time: how long the cache stays usable."""
     seed: int = 15
-    """tests/support/fleet.py names pods with 5 random characters, so some seeds give two
-    of 5,000 pods the same name (seed 7 does); 15 gives 5,000 distinct names."""
+    """Kept at 15 so results compare with earlier runs (the same fleet). Since f470ef4
+    tests/support/fleet.py re-derives a colliding pod name, so any seed gives distinct
+    names; the duplicate check in ``ensure_fleet`` stays as a guard."""
 
     @property
     def spec(self) -> FleetSpec:
@@ -129,7 +130,9 @@ def ensure_fleet(build: FleetBuild, need_s: float, log: Log) -> BuiltFleet:
         raise ValueError(f"a phase needing {need_s:.0f} s outlives the data ({build.future_s} s)")
     names = [(p.namespace, p.pod) for p in plan_fleet(build.spec)]
     if len(set(names)) != len(names):
-        raise ValueError(f"seed {build.seed} gives two pods the same name; pick another seed")
+        raise ValueError(
+            f"seed {build.seed} gives two pods the same name; a bug in tests/support/fleet.py"
+        )
     workdir = _workdir(build)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)

@@ -73,9 +73,9 @@ def query_costs(url: str, namespace: str, window_s: int = 300) -> list[QueryCost
 def history_parts(url: str, namespace: str, window_s: int = 300) -> list[QueryCost]:
     """The ``history`` range query's parts alone, and the pod-set join built two ways.
 
-    ``fleet_pods(_bucket)`` is what ``promql.fleet_pods`` sends today (``group by (pod)``
-    over every histogram's ``_bucket`` series); ``fleet_pods(in_flight)`` is the same pod
-    set from the one-series-per-pod gauge, for comparison.
+    ``fleet_pods(as sent)`` is what ``promql.fleet_pods`` sends today (``group by (pod)``
+    over every histogram's ``_count`` series since 3d276d0; ``_bucket`` before);
+    ``fleet_pods(in_flight)`` is the same pod set from the one-series-per-pod gauge.
     """
     preset = load_preset("vllm")
     scope = promql.Scope.build(namespace, None)
@@ -91,9 +91,9 @@ def history_parts(url: str, namespace: str, window_s: int = 300) -> list[QueryCo
     parts = {
         "ttft_p99": promql.quantile(0.99, metrics[0], scope.app, window_s),
         "stream_p99": promql.quantile(0.99, metrics[1], scope.app, window_s),
-        "fleet_pods(_bucket)": fleet or "",
+        "fleet_pods(as sent)": fleet or "",
         "fleet_pods(in_flight)": by_gauge or "",
-        "cpu and on (pod) fleet_pods(_bucket)": f"sum({cpu} and on (pod) {fleet})",
+        "cpu and on (pod) fleet_pods(as sent)": f"sum({cpu} and on (pod) {fleet})",
         "cpu and on (pod) fleet_pods(in_flight)": f"sum({cpu} and on (pod) {by_gauge})",
     }
     settings = Settings()

@@ -118,7 +118,11 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
     log("tui: first frame")
     ff = tui.first_frame(server, NAMESPACE, workdir, runs=args.first_frame_runs)
     results.first_frame = ff
-    log(f"tui: first frame {ff.seconds} s; {ff.queries_per_refresh} requests per refresh")
+    log(
+        f"tui: first frame {ff.seconds} s; {ff.instant_per_refresh} instant + "
+        f"{ff.queries_per_refresh - ff.instant_per_refresh} history requests; "
+        f"history counted at {ff.history_seconds} s"
+    )
     log(f"tui: {args.still_seconds:.0f} s at --refresh 1h (no refresh: the 1 Hz status line)")
     results.still = tui.steady(
         server,
@@ -126,7 +130,7 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         workdir,
         refresh="1h",
         seconds=args.still_seconds,
-        queries_per_refresh=ff.queries_per_refresh,
+        queries_per_refresh=ff.instant_per_refresh,
         pipe=True,
     )
     log(f"tui: still {results.still.cpu_s:.2f} s CPU, {results.still.terminal_bytes} bytes")
@@ -137,9 +141,12 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         workdir,
         refresh="1s",
         seconds=args.cpu_seconds,
-        queries_per_refresh=ff.queries_per_refresh,
+        queries_per_refresh=ff.instant_per_refresh,
     )
-    log(f"tui: busy {results.busy.refreshes:.0f} refreshes, {results.busy.cpu_s:.2f} s CPU")
+    log(
+        f"tui: busy {results.busy.refreshes:.0f} refreshes, {results.busy.cpu_s:.2f} s CPU, "
+        f"{results.busy.history_queries:g} history queries"
+    )
     log(f"tui: {args.idle_seconds:.0f} s at --refresh 5s (idle CPU, terminal bytes)")
     results.idle = tui.steady(
         server,
@@ -147,7 +154,7 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         workdir,
         refresh="5s",
         seconds=args.idle_seconds,
-        queries_per_refresh=ff.queries_per_refresh,
+        queries_per_refresh=ff.instant_per_refresh,
         pipe=True,
     )
     log(f"tui: idle {results.idle.cpu_s:.2f} s CPU, {results.idle.terminal_bytes} bytes")

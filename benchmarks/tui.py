@@ -3,7 +3,8 @@
 - first frame: launch to the first ``capture-pane`` that shows a pod name.
 - queries per TUI refresh: Prometheus's request counter across one refresh.
 - CPU per refresh and RSS: ``/proc/<pid>`` over a run at a short refresh interval; the
-  number of refreshes is the Prometheus request delta / queries per refresh.
+  number of refreshes is the delta of Prometheus's instant-query counter / instant
+  queries per refresh (the history range query runs on its own cadence, counted apart).
 - idle CPU and terminal bytes: a run at a 5 s refresh with ``tmux pipe-pane`` writing
   everything the app sends to the terminal into a file.
 
@@ -19,6 +20,7 @@ import shlex
 import statistics
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +110,21 @@ def dashboard(
         tmux.kill()
 
 
+def requests_by_kind(server: PrometheusServer) -> tuple[float, float]:
+    """(instant, range) requests Prometheus has served so far, from its own counter."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    instant = ranged = 0.0
+    for line in text.splitlines():
+        if line.startswith("prometheus_http_requests_total{"):
+            labels, _, value = line.rpartition("} ")
+            if 'handler="/api/v1/query"' in labels:
+                instant += float(value)
+            elif 'handler="/api/v1/query_range"' in labels:
+                ranged += float(value)
+    return instant, ranged
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid`` (all threads) in seconds."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -130,7 +147,13 @@ def _is_streamdash(pid: int) -> bool:
 class FirstFrame:
     seconds: list[float]
     queries_per_refresh: float
-    """Requests Prometheus counted from launch to 1.5 s after the first data frame."""
+    """Instant queries from launch to 1.5 s after the first data frame, plus the one
+    history range query (waited for, bounded)."""
+    instant_per_refresh: float = 0.0
+    """Instant queries alone: what a refresh without history sends."""
+    history_seconds: list[float] = field(default_factory=list)
+    """Launch to Prometheus counting the history range query (None-free: runs where it
+    never came within the bound are left out)."""
 
     @property
     def median(self) -> float:
@@ -139,13 +162,29 @@ class FirstFrame:
 
 def first_frame(server: PrometheusServer, namespace: str, workdir: Path, runs: int) -> FirstFrame:
     """Launch ``runs`` times with a 1 h refresh so only the first refresh happens."""
-    seconds, requests = [], []
+    seconds, instants, ranges, history = [], [], [], []
     for i in range(runs):
-        with dashboard(server, namespace, "1h", workdir, f"first-{i}") as (_, first, before):
+        i0, r0 = requests_by_kind(server)
+        t0 = time.monotonic()
+        with dashboard(server, namespace, "1h", workdir, f"first-{i}") as (_, first, _):
             time.sleep(1.5)
-            requests.append(server.requests_served() - before)
+            instant, ranged = requests_by_kind(server)
+            while ranged - r0 < 1 and time.monotonic() - t0 < FIRST_FRAME_TIMEOUT_S:
+                time.sleep(0.1)
+                instant, ranged = requests_by_kind(server)
+            if ranged - r0 >= 1:
+                history.append(time.monotonic() - t0)
+            instants.append(instant - i0)
+            ranges.append(ranged - r0)
             seconds.append(first)
-    return FirstFrame(seconds=seconds, queries_per_refresh=statistics.median(requests))
+    return FirstFrame(
+        seconds=seconds,
+        queries_per_refresh=statistics.median(
+            [i + r for i, r in zip(instants, ranges, strict=True)]
+        ),
+        instant_per_refresh=statistics.median(instants),
+        history_seconds=history,
+    )
 
 
 @dataclass(frozen=True)
@@ -157,6 +196,8 @@ class Steady:
     refreshes: float
     cpu_s: float
     terminal_bytes: int | None
+    history_queries: float = 0.0
+    """Range (history) queries Prometheus served during the run."""
     rss: list[tuple[float, int]] = field(default_factory=list)
     """(seconds since the measurement began, resident bytes)."""
 
@@ -203,12 +244,12 @@ def steady(
         out.unlink(missing_ok=True)
         if pipe:
             tmux.pipe_to(out)
-        cpu0, req0, t0 = cpu_seconds(pid), server.requests_served(), time.monotonic()
+        (req0, hist0), cpu0, t0 = requests_by_kind(server), cpu_seconds(pid), time.monotonic()
         rss = [(0.0, rss_bytes(pid))]
         while (elapsed := time.monotonic() - t0) < seconds:
             time.sleep(min(sample_every_s, seconds - elapsed))
             rss.append((time.monotonic() - t0, rss_bytes(pid)))
-        cpu1, req1, t1 = cpu_seconds(pid), server.requests_served(), time.monotonic()
+        cpu1, t1, (req1, hist1) = cpu_seconds(pid), time.monotonic(), requests_by_kind(server)
         if pipe:
             tmux.run("pipe-pane", "-t", tmux.session)  # stop piping before counting
             time.sleep(0.2)
@@ -219,5 +260,6 @@ def steady(
         refreshes=(req1 - req0) / queries_per_refresh,
         cpu_s=cpu1 - cpu0,
         terminal_bytes=written,
+        history_queries=hist1 - hist0,
         rss=rss,
     )
