@@ -79,7 +79,7 @@ def carry_forward(
     prev_good = dict(previous.good_at) if previous else {}
     changes: dict[str, object] = {}
     histograms = dict(current.histograms)
-    parts = _all_parts(current) | (_all_parts(prev_raw) if prev_raw else set())
+    parts = _all_parts(current) | (_all_parts(prev_raw) if prev_raw else set()) | set(failed)
     good_at: dict[str, float] = {}
     stale: list[StalePart] = []
     for part in sorted(parts):
