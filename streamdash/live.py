@@ -78,6 +78,8 @@ class LiveRefresher:
 
     HISTORY_GRACE_SECONDS = 1.0
     """How long a refresh waits, after its own queries, for the charts' range query."""
+    FIRST_HISTORY_GRACE_SECONDS = 0.25
+    """The same for the first refresh: the first frame should not wait on the charts."""
 
     def _history_query(self, window_seconds: int) -> str | None:
         assert self.prometheus is not None
@@ -109,7 +111,9 @@ class LiveRefresher:
         errors: tuple[SourceError, ...] = ()
         job = self._history_job
         if job is not None:
-            wait([job], timeout=self.HISTORY_GRACE_SECONDS)
+            first = self._carried is None
+            grace = self.FIRST_HISTORY_GRACE_SECONDS if first else self.HISTORY_GRACE_SECONDS
+            wait([job], timeout=grace)
             if job.done():
                 self._history_job = None
                 history, error, notes, key = job.result()

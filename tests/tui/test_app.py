@@ -202,7 +202,7 @@ async def test_help_lists_every_binding_and_follows_keymap() -> None:
             assert needed in text
         assert "Export" in text
         await pilot.press("escape")
-        assert isinstance(app.screen, DashboardScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard")
         rows = {binding_id: keys for _s, keys, _d, binding_id in _help_rows(app)}
         assert rows["export"] == "x"
         assert rows["help"] == "?"
@@ -324,7 +324,7 @@ async def test_enter_on_pod_opens_detail_with_history() -> None:
         await wait_until(pilot, lambda: screen.history is not None, "pod history")
         assert refresher.pod_requests == [(HOSTILE_POD, 300)]
         await pilot.press("escape")
-        assert isinstance(app.screen, DashboardScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard")
 
 
 async def test_pod_history_failure_is_one_line() -> None:
@@ -350,12 +350,13 @@ async def test_enter_on_finding_shows_evidence_promql_advice() -> None:
         await wait_polls(pilot, refresher, 1)
         await pilot.press("5", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, FindingScreen), "finding")
+        promql = "rate(app_stream_duration_seconds_bucket[5m])"
+        await wait_until(pilot, lambda: promql in screen_text(app), "the finding's PromQL")
         text = screen_text(app)
-        assert "rate(app_stream_duration_seconds_bucket[5m])" in text
         assert "overflow_fraction" in text
         assert "Add buckets up to 600 s" in text
         await pilot.press("escape")
-        assert isinstance(app.screen, DashboardScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard")
 
 
 async def test_q_quits_with_code_zero_and_closes_refresher() -> None:

@@ -120,7 +120,9 @@ class LatencyPanel(Panel):
         self.query_one("#latency-numbers", Static).update(frozen(latency_table(snapshot, palette)))
         stream = snapshot.latency.get("stream")
         top = stream.top_finite_bucket if stream is not None else None
-        level = (top, f"stream top bucket {fmt.seconds(top)}", "red") if top else None
+        level = None
+        if top and _within_reach(snapshot, top):
+            level = (top, f"stream top bucket {fmt.seconds(top)}", "red")
         draw_series(
             self.query_one("#latency-chart", PlotextPlot),
             snapshot.history,
@@ -130,3 +132,15 @@ class LatencyPanel(Panel):
             ylabel="s",
             level=level,
         )
+
+
+def _within_reach(snapshot: Snapshot, top: float) -> bool:
+    """Draw the top-bucket line only when the p99 lines come near it (>= half of it):
+    a line far above would squash them flat; far away, overflow is not the story."""
+    history = snapshot.history
+    if history is None:
+        return False
+    values = [
+        p.v for name in ("ttft_p99", "stream_p99") for p in history.series.get(name, ()) if p.v
+    ]
+    return bool(values) and max(values) >= top / 2
