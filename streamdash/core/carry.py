@@ -63,16 +63,15 @@ def _all_parts(raw: RawAnswers) -> set[str]:
     return set(raw.queries)
 
 
-def carry_forward(
-    previous: Carried | None, current: RawAnswers, lb_fields_failed: bool = False
-) -> Carried:
+def carry_forward(previous: Carried | None, current: RawAnswers) -> Carried:
     """``current`` with failed parts filled from ``previous`` (see module contract)."""
     failed: dict[str, SourceError] = {}
     whole_source_down = False
     for error in current.errors:
+        if not error.source.startswith(current.source_kind):
+            continue  # load balancers and a dead fallback primary are carried elsewhere
         if error.part is None:
-            if error.source.startswith(current.source_kind):
-                whole_source_down = True
+            whole_source_down = True
             continue
         failed.setdefault(error.part, error)
     prev_raw = previous.raw if previous else None

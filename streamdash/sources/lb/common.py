@@ -191,3 +191,23 @@ def read_config(path: str, source: str) -> str | SourceError:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
         return SourceError(source, f"cannot read config file {path}: {reason}", "config")
+
+
+ConfigParser = Callable[[str, str, str], Sequence[LbTimeoutRaw]]
+"""(config text, lb name, file path) -> timeouts; raises ``LbParseError``."""
+
+
+def config_file_timeouts(
+    settings: LoadBalancerSettings, source: str, lb: str, parse: ConfigParser
+) -> tuple[list[LbTimeoutRaw], list[SourceError]]:
+    """Timeouts read from ``settings.config_file`` with ``parse`` (none when unset), and
+    the one-line errors of reading or parsing it; never raises."""
+    if not settings.config_file:
+        return [], []
+    text = read_config(settings.config_file, source)
+    if isinstance(text, SourceError):
+        return [], [text]
+    try:
+        return list(parse(text, lb, settings.config_file)), []
+    except LbParseError as exc:
+        return [], [SourceError(source, str(exc), "config")]

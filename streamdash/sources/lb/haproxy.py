@@ -21,11 +21,11 @@ from streamdash.sources.lb.common import (
     LbParseError,
     LbSample,
     Vector,
+    config_file_timeouts,
     duration_seconds,
     fetch_text,
     lb_name,
     number,
-    read_config,
     rows_from_vectors,
     source_name,
 )
@@ -269,15 +269,9 @@ def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
             except LbParseError as exc:
                 errors.append(SourceError(source, str(exc), "stats"))
     timeouts = timeouts_from_settings(settings)
-    if settings.config_file:
-        text = read_config(settings.config_file, source)
-        if isinstance(text, SourceError):
-            errors.append(text)
-        else:
-            try:
-                timeouts += parse_config_timeouts(text, lb, settings.config_file)
-            except LbParseError as exc:
-                errors.append(SourceError(source, str(exc), "config"))
+    from_file, file_errors = config_file_timeouts(settings, source, lb, parse_config_timeouts)
+    timeouts += from_file
+    errors += file_errors
     return LbSample(
         backends=tuple(servers),
         aggregates=tuple(aggregates),

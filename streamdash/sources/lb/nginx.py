@@ -16,10 +16,10 @@ from streamdash.settings import LoadBalancerSettings
 from streamdash.sources.lb.common import (
     LbParseError,
     LbSample,
+    config_file_timeouts,
     duration_seconds,
     fetch_text,
     lb_name,
-    read_config,
     source_name,
 )
 
@@ -140,13 +140,7 @@ def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
         timeouts.append(
             LbTimeoutRaw(lb, KIND, "proxy_read_timeout", settings.idle_timeout_seconds, "settings")
         )
-    if settings.config_file:
-        text = read_config(settings.config_file, source)
-        if isinstance(text, SourceError):
-            errors.append(text)
-        else:
-            try:
-                timeouts += parse_config_timeouts(text, lb, settings.config_file)
-            except LbParseError as exc:
-                errors.append(SourceError(source, str(exc), "config"))
+    from_file, file_errors = config_file_timeouts(settings, source, lb, parse_config_timeouts)
+    timeouts += from_file
+    errors += file_errors
     return LbSample(frontends=tuple(frontends), timeouts=tuple(timeouts), errors=tuple(errors))
