@@ -17,7 +17,7 @@ from streamdash.config import ConfigError, Overrides, load_settings
 from streamdash.presets import preset_names
 from streamdash.settings import LoadBalancerSettings, Settings
 
-COMMANDS = ("tui", "demo", "snapshot", "check")
+COMMANDS = ("tui", "demo", "snapshot", "check", "record")
 SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident")
 
 
@@ -52,18 +52,75 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _schedule(text: str) -> str:
+    """A ``--scenario`` value, checked here so a bad one is one usage line."""
+    from streamdash.demo.schedule import parse_schedule
+
+    try:
+        parse_schedule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _duration(text: str) -> float:
+    from streamdash.config import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 5s, 10m)") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be longer than 0 s")
+    return seconds
+
+
+def _bytes(text: str) -> int:
+    from streamdash.record.command import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _time_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``record`` (streamdash.record)."""
+    rec = sub.add_parser("record", help="append snapshots to a recording file (headless)")
+    _common(rec)
+    rec.add_argument("file", metavar="FILE", help="recording (SQLite); created or continued")
+    rec.add_argument("--every", type=_duration, metavar="DUR", help="default: --refresh")
+    rec.add_argument("--duration", type=_duration, metavar="DUR", help="default: until signal")
+    rec.add_argument(
+        "--max-size", type=_bytes, metavar="SIZE", help="e.g. 500M; oldest dropped (1G)"
+    )
+    rec.add_argument("--retention", type=_duration, metavar="DUR", help="keep only the last DUR")
+    rec.add_argument(
+        "--demo",
+        type=_schedule,
+        metavar="SCENARIO[,NAME@DUR...]",
+        help="record the embedded demo fleet (a scenario or a schedule)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public so the README's usage can be checked against it)."""
     parser = argparse.ArgumentParser(
         prog="streamdash",
         description="On-call dashboard for LLM services that stream tokens.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check,record}")
     tui = sub.add_parser("tui", help="open the dashboard (the default)")
     _common(tui)
     demo = sub.add_parser("demo", help="dashboard on an embedded simulated fleet")
     _common(demo)
-    demo.add_argument("--scenario", choices=SCENARIOS, default="incident")
+    demo.add_argument(
+        "--scenario",
+        type=_schedule,
+        default="incident",
+        metavar="NAME[,NAME@DUR...]",
+        help=f"one of {', '.join(SCENARIOS)}, or a schedule: healthy,overflow@30s",
+    )
     demo.add_argument("--pods", type=int, metavar="N", help="pods at start (default 8)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--serve", action="store_true", help="only run the fleet; print endpoints")
@@ -73,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
     _common(check)
+    _time_commands(sub)
     return parser
 
 
@@ -107,6 +165,31 @@ def _require_source(settings: Settings) -> None:
         )
 
 
+def _run_time_command(args: argparse.Namespace, settings: Settings) -> int:
+    from streamdash.record.command import DEFAULT_MAX_BYTES, run_record
+
+    def record(settings: Settings) -> int:
+        return run_record(
+            settings,
+            Path(args.file),
+            every=args.every,
+            duration=args.duration,
+            max_bytes=args.max_size if args.max_size is not None else DEFAULT_MAX_BYTES,
+            retention_seconds=args.retention,
+        )
+
+    if args.demo is None:
+        _require_source(settings)
+        return record(settings)
+    from streamdash.demo import demo_settings, start_fleet
+
+    fleet = start_fleet(scenario=args.demo)
+    try:
+        return record(demo_settings(fleet, settings))
+    finally:
+        fleet.stop()
+
+
 def _err(message: str) -> None:
     print(f"streamdash: {message}", file=sys.stderr)
 
@@ -123,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from streamdash.commands import run_demo
 
             return run_demo(settings, args.scenario, args.pods, args.seed, serve_only=args.serve)
+        if args.command == "record":
+            return _run_time_command(args, settings)
         _require_source(settings)
         if args.command == "snapshot":
             from streamdash.commands import run_snapshot

@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from streamdash.demo.fleet import FleetModel, warmed_model
-from streamdash.demo.scenarios import DEFAULT_SCENARIO, get_scenario, scenario_names
+from streamdash.demo.scenarios import DEFAULT_SCENARIO, scenario_names
+from streamdash.demo.schedule import describe_schedule, parse_schedule
 from streamdash.demo.server import FleetServer
 from streamdash.presets import load_preset
 from streamdash.settings import (
@@ -76,12 +77,16 @@ class RunningFleet:
 def start_fleet(
     scenario: str = DEFAULT_SCENARIO, pods: int | None = None, seed: int = 0
 ) -> RunningFleet:
-    """Warm up and start the fleet of ``scenario`` (ValueError for an unknown one)."""
-    spec = get_scenario(scenario)
+    """Warm up and start the fleet of ``scenario``: a name, or a schedule such as
+    ``healthy,overflow@30s`` (``streamdash.demo.schedule``); ValueError when unknown."""
+    schedule = parse_schedule(scenario)
+    spec = schedule[0][1]
     model = warmed_model(spec, pods or DEFAULT_PODS, seed)
+    for at, later in schedule[1:]:
+        model.schedule(model.now + at, later)
     server = FleetServer(model)
     return RunningFleet(
-        scenario=spec.name,
+        scenario=spec.name if len(schedule) == 1 else describe_schedule(schedule),
         description=spec.description,
         namespace=model.namespace,
         hpa_name=model.autoscaler.name,

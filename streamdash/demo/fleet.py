@@ -211,6 +211,8 @@ class FleetModel:
         )
         for slot in range(pods):
             self._start_pod(slot, ready_at=0.0)
+        self._switches: list[tuple[float, Scenario]] = []
+        """(model time, scenario) still to come, in time order (see ``schedule``)."""
 
     # ------------------------------------------------------------------ sizing
 
@@ -228,6 +230,32 @@ class FleetModel:
         return self.base_arrival_rate * (
             1.0 + SWELL_DEPTH * math.sin(2 * math.pi * t / SWELL_PERIOD)
         )
+
+    # ------------------------------------------------------------------ scenario changes
+
+    def schedule(self, at: float, scenario: Scenario) -> None:
+        """Switch to ``scenario`` when model time reaches ``at``."""
+        self._switches.append((at, scenario))
+        self._switches.sort(key=lambda step: step[0])
+
+    def switch(self, scenario: Scenario) -> None:
+        """Change the knobs now, as a config rollout would: pods keep their streams;
+        a changed stream-bucket list restarts each pod's stream histogram (a new
+        exporter build: its counters start from 0); the FD-limited slot takes the new
+        scenario's FD base and limit."""
+        self.scenario = scenario
+        self.autoscaler.target = scenario.target_concurrency
+        for pod in self.pods():
+            if tuple(pod.stream_bounds) != tuple(scenario.stream_buckets):
+                pod.stream_bounds = scenario.stream_buckets
+                pod.decode = Histogram(scenario.stream_buckets)
+            hot = scenario.hot_pod_base_fds is not None and pod.slot == HOT_SLOT
+            pod.base_fds = (
+                scenario.hot_pod_base_fds
+                if hot and scenario.hot_pod_base_fds
+                else scenario.base_fds
+            )
+            pod.max_fds = scenario.hot_pod_max_fds if hot else scenario.max_fds
 
     # ------------------------------------------------------------------ pods
 
@@ -278,6 +306,8 @@ class FleetModel:
         dt = STEP_SECONDS
         self.now += dt
         now = self.now
+        while self._switches and self._switches[0][0] <= now:
+            self.switch(self._switches.pop(0)[1])
         for pod in self.pods():
             while pod.streams and pod.streams[0][0] <= now:
                 _, _, stream = heapq.heappop(pod.streams)

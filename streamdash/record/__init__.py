@@ -1,0 +1,1 @@
+"""Recording and replay: Snapshots stored over time (``streamdash record`` / ``replay``)."""
