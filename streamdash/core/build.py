@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from streamdash.core.autoscaler import autoscaler_view, pick_hpa
+from streamdash.core.autoscaler import autoscalers
 from streamdash.core.carry import bucket_kinds
 from streamdash.core.findings import (
     divergence_findings,
@@ -68,21 +68,21 @@ def build_snapshot(
     rule = settings.load_balancers[0].pod_match if settings.load_balancers else "server"
     connections = join_to_pods(fleet_pods(raw), raw.lb_backends, rule)
     pods = pod_rows(raw, preset, connections)
-    hpa = pick_hpa(raw.hpas, settings.hpa)
-    autoscaler = autoscaler_view(hpa, pods, settings.cpu_target_utilization)
-    notes = list(raw.notes) + list(preset.notes)
-    if hpa is None and raw.hpas and settings.hpa is None:
-        names = ", ".join(sorted(h.name for h in raw.hpas))
-        notes.append(f"Several HPAs in the namespace ({names}): pick one with --hpa.")
-    elif hpa is None and settings.hpa is not None:
-        notes.append(f"HPA {settings.hpa!r} was not found in kube-state-metrics.")
+    scalers = autoscalers(
+        raw.hpas, pods, raw.pod_workloads, settings.hpa, settings.cpu_target_utilization
+    )
+    notes = [*raw.notes, *preset.notes, *scalers.notes]
     findings = [
         *overflow_findings(latency),
         *fd_findings(pods, settings.thresholds, raw.queries.get("pod_gauges")),
-        *divergence_findings(
-            autoscaler,
-            settings.thresholds,
-            [q for k, q in raw.queries.items() if k in ("hpa", "cpu")],
+        *(
+            finding
+            for view in scalers.views
+            for finding in divergence_findings(
+                view,
+                settings.thresholds,
+                [q for k, q in raw.queries.items() if k in ("hpa", "cpu")],
+            )
         ),
         *lb_findings(
             latency,
@@ -102,7 +102,8 @@ def build_snapshot(
         namespace=settings.namespace,
         latency=latency,
         pods=pods,
-        autoscaler=autoscaler,
+        autoscaler=scalers.picked,
+        autoscalers=scalers.views,
         load_balancer=LoadBalancerView(
             backends=raw.lb_backends,
             frontends=raw.lb_frontends,

@@ -18,7 +18,7 @@ from streamdash.core.snapshot import StalePart
 PART_FIELDS: Mapping[str, tuple[str, ...]] = {
     "pod_gauges": ("open_fds", "max_fds", "in_flight"),
     "cpu": ("cpu_cores", "cpu_request_cores"),
-    "hpa": ("hpas",),
+    "hpa": ("hpas", "pod_workloads"),
     "history": ("history",),
 }
 """Query parts and the RawAnswers fields they fill. Histogram parts are named

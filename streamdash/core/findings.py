@@ -107,6 +107,27 @@ def fd_findings(
     return findings
 
 
+def describe_targets(view: AutoscalerView) -> str:
+    """``cpu (utilization 70) and vllm:num_requests_running (average 8)``: every target."""
+    parts = [
+        f"{t.metric} ({t.target_type} {fmt.count(t.value)})" if t.target_type else t.metric
+        for t in view.targets
+    ]
+    if not parts:
+        return view.target_metric or "an unknown metric"
+    return " and ".join(parts)
+
+
+def autoscaler_name(view: AutoscalerView) -> str:
+    """``HPA llama-serve (scales Deployment/llama-serve)``, KEDA's HPAs named as such."""
+    text = f"HPA {view.name}"
+    if view.keda_scaled_object:
+        text = f"KEDA ScaledObject {view.keda_scaled_object} (HPA {view.name})"
+    if view.scale_target_name:
+        text += f" for {view.scale_target_kind}/{view.scale_target_name}"
+    return text
+
+
 def divergence_findings(
     autoscaler: AutoscalerView | None, thresholds: Thresholds, promql: Iterable[str] = ()
 ) -> list[Finding]:
@@ -116,14 +137,16 @@ def divergence_findings(
     ratio = autoscaler.divergence_ratio
     if ratio < thresholds.divergence_ratio:
         return []
-    scaled_on = autoscaler.target_metric or "an unknown metric"
+    scaled_on = describe_targets(autoscaler)
+    what = autoscaler_name(autoscaler)
+    subject = autoscaler.name
     return [
         Finding(
             id="autoscaler-cpu-divergence",
             severity="warning",
-            subject=autoscaler.name,
+            subject=subject,
             summary=(
-                f"{autoscaler.name} runs {fmt.count(autoscaler.current_replicas)} pods but CPU "
+                f"{what} runs {fmt.count(autoscaler.current_replicas)} pods but CPU "
                 f"needs {fmt.count(autoscaler.cpu_implied_replicas)} ({fmt.multiple(ratio)}): "
                 f"it scales on {scaled_on}, and streams hold concurrency long after CPU is done."
             ),
@@ -136,6 +159,19 @@ def divergence_findings(
                 "cpu_target_utilization": autoscaler.cpu_target_utilization,
                 "cpu_target_source": autoscaler.cpu_target_source,
                 "target_metric": autoscaler.target_metric,
+                "hpa": autoscaler.name,
+                "namespace": autoscaler.namespace,
+                "scale_target": (
+                    f"{autoscaler.scale_target_kind}/{autoscaler.scale_target_name}"
+                    if autoscaler.scale_target_name
+                    else None
+                ),
+                "pod_count": autoscaler.pod_count,
+                "pods_basis": autoscaler.pods_basis,
+                "targets": [
+                    {"metric": t.metric, "type": t.target_type, "value": t.value}
+                    for t in autoscaler.targets
+                ],
                 "formula": "ceil(total CPU cores / (CPU request per pod x CPU target))",
             },
             advice=(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal, get_args
 
 Buckets = Mapping[float, float]
 """Cumulative bucket values by upper bound ``le`` (``math.inf`` for +Inf)."""
@@ -46,9 +47,54 @@ class HistogramRaw:
     (histograms no view shows per pod); ``by_pod`` is then empty. None: sum ``by_pod``."""
 
 
+WorkloadKind = Literal["Deployment", "StatefulSet", "LeaderWorkerSet", "DaemonSet"]
+"""Owners a pod is grouped under: a ReplicaSet's pods belong to its Deployment."""
+WORKLOAD_KINDS: tuple[WorkloadKind, ...] = get_args(WorkloadKind)
+
+
+@dataclass(frozen=True, order=True)
+class WorkloadRef:
+    """The workload a pod belongs to (kube-state-metrics owner series)."""
+
+    kind: WorkloadKind
+    name: str
+
+    @property
+    def label(self) -> str:
+        """``Deployment/llama-serve``: how views name it."""
+        return f"{self.kind}/{self.name}"
+
+
+def workload_kind(text: str | None) -> WorkloadKind | None:
+    """``text`` as a ``WorkloadKind`` (exact kube kind spelling), else None."""
+    for kind in WORKLOAD_KINDS:
+        if text == kind:
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class HpaTarget:
+    """One ``kube_horizontalpodautoscaler_spec_target_metric`` series of an HPA."""
+
+    metric: str
+    """``metric_name``: ``cpu``, ``memory`` or a custom / external metric's name."""
+    target_type: str | None
+    """``metric_target_type``: ``utilization``, ``value`` or ``average``."""
+    value: float
+
+    @property
+    def is_cpu_utilization(self) -> bool:
+        return self.metric == "cpu" and self.target_type == "utilization"
+
+
 @dataclass(frozen=True)
 class HpaRaw:
-    """One HorizontalPodAutoscaler as kube-state-metrics reports it (None = not reported)."""
+    """One HorizontalPodAutoscaler as kube-state-metrics reports it (None = not reported).
+
+    ``target_metric`` / ``target_type`` / ``target_value`` repeat one of ``targets``
+    (the CPU utilization one when there is one) for readers of a single target.
+    """
 
     name: str
     current_replicas: float | None = None
@@ -61,6 +107,20 @@ class HpaRaw:
     """``metric_target_type``: ``utilization``, ``value`` or ``average``."""
     target_value: float | None = None
     """The target as exported; for CPU utilization a percentage (70 = 70 %)."""
+    namespace: str | None = None
+    scale_target_kind: str | None = None
+    """``scaletargetref_kind`` of ``kube_horizontalpodautoscaler_info`` (any kind)."""
+    scale_target_name: str | None = None
+    targets: tuple[HpaTarget, ...] = ()
+    """Every spec target, CPU utilization first, then by metric name."""
+
+    @property
+    def scale_target(self) -> WorkloadRef | None:
+        """The scaled workload when it is a kind pods are grouped under, else None."""
+        kind = workload_kind(self.scale_target_kind)
+        if kind is None or not self.scale_target_name:
+            return None
+        return WorkloadRef(kind, self.scale_target_name)
 
 
 @dataclass(frozen=True)
@@ -172,6 +232,9 @@ class RawAnswers:
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
     in_flight: Mapping[str, float] = field(default_factory=dict)
     hpas: tuple[HpaRaw, ...] = ()
+    """Every HPA kube-state-metrics reports in scope (the core picks / compares)."""
+    pod_workloads: Mapping[str, WorkloadRef] = field(default_factory=dict)
+    """pod -> its workload (kube-state-metrics owners); empty without kube-state-metrics."""
     lb_backends: tuple[LbBackendRaw, ...] = ()
     lb_aggregates: tuple[LbBackendRaw, ...] = ()
     """Per-backend / cluster totals (HAProxy ``BACKEND`` rows), not joined to pods."""

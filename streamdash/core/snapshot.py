@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from streamdash.core.raw import (
     HistoryRaw,
+    HpaTarget,
     LbBackendRaw,
     LbFrontendRaw,
     LbTimeoutRaw,
@@ -100,6 +101,21 @@ class AutoscalerView:
     """``hpa`` when the HPA scales on CPU, else ``config``."""
     cpu_implied_replicas: int | None = None
     divergence_ratio: float | None = None
+    namespace: str | None = None
+    scale_target_kind: str | None = None
+    """What the HPA scales (``scaletargetref_kind``), None when not reported."""
+    scale_target_name: str | None = None
+    targets: tuple[HpaTarget, ...] = ()
+    """Every spec target of the HPA (CPU utilization first)."""
+    scales_on_cpu: bool = False
+    """True only when one of ``targets`` is the ``cpu`` resource."""
+    keda_scaled_object: str | None = None
+    """The KEDA ScaledObject this HPA was made for (``keda-hpa-<name>``)."""
+    pod_count: int | None = None
+    """How many fleet pods CPU was summed over (None: they could not be told)."""
+    pods_basis: str | None = None
+    """``scale_target``: the pods of the HPA's own target; ``fleet``: every fleet pod
+    (the only HPA, and kube-state-metrics has no owner / target series); ``unknown``."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,9 @@ class Snapshot:
     pods: tuple[PodRow, ...] = ()
     """Worst first."""
     autoscaler: AutoscalerView | None = None
+    """The HPA picked with ``--hpa``, or the only one; None when several are shown."""
+    autoscalers: tuple[AutoscalerView, ...] = ()
+    """Every HPA shown: the picked one, else all in scope (by namespace, name)."""
     load_balancer: LoadBalancerView = field(default_factory=LoadBalancerView)
     capacity: Capacity = field(default_factory=Capacity)
     findings: tuple[Finding, ...] = ()

@@ -104,6 +104,19 @@ def _autoscaler(a: AutoscalerView | None) -> dict[str, Any] | None:
         "cpu_target_source": a.cpu_target_source,
         "cpu_implied_replicas": a.cpu_implied_replicas,
         "divergence_ratio": _num(a.divergence_ratio),
+        "namespace": a.namespace,
+        "scale_target": (
+            {"kind": a.scale_target_kind, "name": a.scale_target_name}
+            if a.scale_target_name
+            else None
+        ),
+        "targets": [
+            {"metric": t.metric, "type": t.target_type, "value": _num(t.value)} for t in a.targets
+        ],
+        "scales_on_cpu": a.scales_on_cpu,
+        "keda_scaled_object": a.keda_scaled_object,
+        "pod_count": a.pod_count,
+        "pods_basis": a.pods_basis,
     }
 
 
@@ -183,6 +196,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
         "latency": {k: _latency(v) for k, v in s.latency.items()},
         "pods": [_pod(p) for p in s.pods],
         "autoscaler": _autoscaler(s.autoscaler),
+        "autoscalers": [_autoscaler(a) for a in s.autoscalers],
         "load_balancer": {
             "sources": list(s.load_balancer.sources),
             "backends": [_backend(b) for b in s.load_balancer.backends],

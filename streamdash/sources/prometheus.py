@@ -37,10 +37,11 @@ from streamdash.core.raw import (
     RawAnswers,
     SeriesPoint,
     SourceError,
+    WorkloadRef,
 )
 from streamdash.redact import redact_url
 from streamdash.settings import Settings
-from streamdash.sources import promql
+from streamdash.sources import kube, promql
 
 SOURCE = "prometheus"
 _MAX_DETAIL = 240
@@ -328,7 +329,7 @@ class PrometheusSource:
             )
         out["pod_gauges"] = promql.pod_gauges(plan.in_flight, scope)
         out["cpu"] = promql.cpu(scope, window_seconds)
-        out["hpa"] = promql.hpa(scope)
+        out["hpa"] = kube.kube_query(scope.cluster)
         if with_history:
             fleet = promql.fleet_pods(list(plan.kinds_by_metric), plan.in_flight, scope)
             history = promql.history(
@@ -434,19 +435,15 @@ class PrometheusSource:
             return {pod: v for pod, v in values.items() if pod in fleet}
 
         hpas: tuple[HpaRaw, ...] = ()
+        workloads: dict[str, WorkloadRef] = {}
         if "hpa" in ok:
-            chosen, note = _choose_hpa(
-                _hpas(ok["hpa"]), self._settings.hpa, self._settings.namespace
-            )
-            hpas = (chosen,) if chosen else ()
-            if note:
-                notes.append(note)
+            hpas, workloads = _kube(ok["hpa"])
         if not fleet and not any(a.error for a in answers.values()):
             notes.append(f"no pods export the preset's metrics within {self._describe_scope()}")
 
         history = None
         if "history" in ok:
-            chosen_name = hpas[0].name if hpas else None
+            chosen_name = self._settings.hpa or (hpas[0].name if len(hpas) == 1 else None)
             history = _history(ok["history"], step, chosen_name)
         return RawAnswers(
             taken_at=at,
@@ -460,6 +457,7 @@ class PrometheusSource:
             cpu_request_cores=only_fleet(cpu.get("cpu_request", {})),
             in_flight=dict(gauges.get("in_flight", {})),
             hpas=hpas,
+            pod_workloads={pod: w for pod, w in workloads.items() if pod in fleet},
             history=history,
             queries=dict(queries),
             query_count=sent,
@@ -546,58 +544,19 @@ def _fleet_buckets(rows: Iterable[Mapping[str, Any]]) -> dict[float, float] | No
     return out or None
 
 
-def _hpas(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], HpaRaw]:
-    fields = {
-        "status_current_replicas": "current_replicas",
-        "status_desired_replicas": "desired_replicas",
-        "spec_min_replicas": "min_replicas",
-        "spec_max_replicas": "max_replicas",
-    }
-    values: dict[tuple[str, str], dict[str, Any]] = {}
-    targets: dict[tuple[str, str], list[tuple[str, str, float]]] = {}
+def _kube(rows: Iterable[Mapping[str, Any]]) -> tuple[tuple[HpaRaw, ...], dict[str, WorkloadRef]]:
+    """The ``hpa`` part's answer (``kube.kube_query``): every HPA and pod -> workload."""
+    samples: list[kube.Sample] = []
+    joined: list[Mapping[str, str]] = []
     for row in rows:
         labels = _labels(row)
-        name, value = labels.get("horizontalpodautoscaler"), _instant(row)
-        metric = str(labels.get("__name__", "")).removeprefix(promql.HPA_PREFIX)
-        if not name or value is None:
+        if labels.get(promql.PART_LABEL) == kube.JOIN_PART:
+            joined.append(labels)
             continue
-        key = (str(labels.get("namespace", "")), name)
-        entry = values.setdefault(key, {})
-        if metric in fields:
-            entry[fields[metric]] = value
-        elif metric == "spec_target_metric":
-            target = (labels.get("metric_name", ""), labels.get("metric_target_type", ""), value)
-            targets.setdefault(key, []).append(target)
-    out = {}
-    for key, entry in values.items():
-        found = sorted(targets.get(key, []), key=lambda t: (t[:2] != ("cpu", "utilization"), t))
-        if found:
-            entry.update(target_metric=found[0][0] or None, target_type=found[0][1] or None,
-                         target_value=found[0][2])  # fmt: skip
-        out[key] = HpaRaw(name=key[1], **entry)
-    return out
-
-
-def _choose_hpa(
-    hpas: Mapping[tuple[str, str], HpaRaw], wanted: str | None, namespace: str | None
-) -> tuple[HpaRaw | None, str | None]:
-    """The HPA to show and, when there is none, a note saying why."""
-    where = f"namespace {namespace!r}" if namespace else "any namespace"
-    names = sorted({name for _, name in hpas})
-    listing = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
-    if wanted:
-        matches = [h for (_, name), h in sorted(hpas.items()) if name == wanted]
-        if len(matches) == 1:
-            return matches[0], None
-        if not matches:
-            found = f" (found: {listing})" if names else ""
-            return None, f"HPA {wanted!r} not found in {where}{found}"
-        return None, f"HPA {wanted!r} exists in {len(matches)} namespaces; set a namespace"
-    if len(hpas) == 1:
-        return next(iter(hpas.values())), None
-    if not hpas:
-        return None, f"no HPA in {where} (kube-state-metrics HPA series absent)"
-    return None, f"{len(hpas)} HPAs in {where} ({listing}); set hpa to pick one"
+        value = _instant(row)
+        if value is not None:
+            samples.append((str(labels.get("__name__", "")), labels, value))
+    return kube.read_hpas(samples), kube.read_join(joined)
 
 
 def _history(rows: Iterable[Mapping[str, Any]], step: int, hpa_name: str | None) -> HistoryRaw:

@@ -35,9 +35,17 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from streamdash.core.raw import HISTOGRAM_KINDS, HistogramRaw, HpaRaw, RawAnswers, SourceError
+from streamdash.core.raw import (
+    HISTOGRAM_KINDS,
+    HistogramRaw,
+    HpaRaw,
+    RawAnswers,
+    SourceError,
+    WorkloadRef,
+)
 from streamdash.redact import redact_url
 from streamdash.settings import Preset, ScrapeTarget, Settings
+from streamdash.sources import kube
 from streamdash.sources.promql import Matcher, parse_matchers, parse_metric_selector
 
 SOURCE_KIND = "scrape"
@@ -49,9 +57,8 @@ ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"
 OPEN_FDS = "process_open_fds"
 MAX_FDS = "process_max_fds"
 CPU_COUNTER = "container_cpu_usage_seconds_total"
-CPU_REQUESTS = "kube_pod_container_resource_requests"
-CPU_REQUESTS_LEGACY = "kube_pod_container_resource_requests_cpu_cores"
-HPA_PREFIX = "kube_horizontalpodautoscaler_"
+CPU_REQUESTS = kube.CPU_REQUESTS
+HPA_PREFIX = kube.HPA_PREFIX
 K8S_POD_LABELS = ("pod", "pod_name")
 """Pod labels of cAdvisor / kube-state-metrics series (``pod_name`` before k8s 1.16)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -260,53 +267,19 @@ def _histogram(
     )
 
 
-def _hpas(
-    rounds: Sequence[TargetRound], view_of: Callable[[ScrapeTarget], _View], only: str | None
-) -> tuple[HpaRaw, ...]:
-    fields: dict[str, dict[str, float]] = defaultdict(dict)
-    simple = {
-        "status_current_replicas": "current_replicas",
-        "status_desired_replicas": "desired_replicas",
-        "spec_min_replicas": "min_replicas",
-        "spec_max_replicas": "max_replicas",
-    }
-    targets: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-
-    def name_of(labels: Mapping[str, str]) -> str | None:
-        name = labels.get("horizontalpodautoscaler") or labels.get("hpa")
-        return name if name and (only is None or name == only) else None
-
-    for suffix, attr in simple.items():
-        for _, labels, value in _each(rounds, view_of, HPA_PREFIX + suffix, False):
-            hpa = name_of(labels)
-            if hpa:
-                fields[hpa][attr] = value
-    for _, labels, value in _each(rounds, view_of, HPA_PREFIX + "spec_target_metric", False):
-        hpa = name_of(labels)
-        if hpa:
-            targets[hpa].append(
-                (labels.get("metric_name", ""), labels.get("metric_target_type", ""), value)
-            )
-    out = []
-    for hpa in sorted(set(fields) | set(targets)):
-        found = sorted(targets.get(hpa, []), key=lambda t: (t[0] != "cpu", t[0], t[1]))
-        metric: str | None = found[0][0] if found else None
-        kind: str | None = found[0][1] if found else None
-        target_value: float | None = found[0][2] if found else None
-        attrs = fields.get(hpa, {})
-        out.append(
-            HpaRaw(
-                name=hpa,
-                current_replicas=attrs.get("current_replicas"),
-                desired_replicas=attrs.get("desired_replicas"),
-                min_replicas=attrs.get("min_replicas"),
-                max_replicas=attrs.get("max_replicas"),
-                target_metric=metric or None,
-                target_type=kind or None,
-                target_value=target_value,
-            )
-        )
-    return tuple(out)
+def _kube_samples(
+    rounds: Sequence[TargetRound], view_of: Callable[[ScrapeTarget], _View]
+) -> Iterable[tuple[_View, kube.Sample]]:
+    """(view, kube-state-metrics sample) of every kept ``kube_*`` series of the rounds."""
+    for r in rounds:
+        view = view_of(r.target)
+        for name, series in r.cur.samples.items():
+            if not name.startswith("kube_"):
+                continue
+            for label_set, value in series.items():
+                labels = dict(label_set)
+                if view.keep(labels):
+                    yield view, (name, labels, value)
 
 
 @dataclass(frozen=True)
@@ -320,6 +293,7 @@ class ScrapedFields:
     cpu_cores: Mapping[str, float] = field(default_factory=dict)
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
     hpas: tuple[HpaRaw, ...] = ()
+    pod_workloads: Mapping[str, WorkloadRef] = field(default_factory=dict)
 
 
 def answers_from_rounds(
@@ -359,12 +333,15 @@ def answers_from_rounds(
         container = labels.get("container", labels.get("container_name", ""))
         if container not in ("", "POD"):
             _add(cpu, view.pod(labels), rate)
+    samples = list(_kube_samples(rounds, k8s_views.__getitem__))
     requests: dict[str, float] = {}
-    for view, labels, value in _each(rounds, k8s_views.__getitem__, CPU_REQUESTS, False):
-        if labels.get("resource") == "cpu":
-            _add(requests, view.pod(labels), value)
-    for view, labels, value in _each(rounds, k8s_views.__getitem__, CPU_REQUESTS_LEGACY, False):
-        _add(requests, view.pod(labels), value)
+    for view, sample in samples:
+        for pod, cores in kube.read_cpu_requests([sample], view.pod).items():
+            _add(requests, pod, cores)
+    kube_samples = [sample for _, sample in samples]
+    fleet = {pod for h in histograms.values() for pod in h.by_pod} | set(in_flight)
+    fleet |= set(open_fds) | set(max_fds)
+    workloads = kube.read_owners(kube_samples, lambda labels: labels.get("pod"))
     return ScrapedFields(
         histograms=histograms,
         open_fds=open_fds,
@@ -372,7 +349,8 @@ def answers_from_rounds(
         in_flight=in_flight,
         cpu_cores=cpu,
         cpu_request_cores=requests,
-        hpas=_hpas(rounds, k8s_views.__getitem__, settings.hpa),
+        hpas=kube.read_hpas(kube_samples),
+        pod_workloads={pod: w for pod, w in workloads.items() if pod in fleet},
     )
 
 
@@ -517,6 +495,7 @@ class ScrapeSource:
             cpu_cores=fields.cpu_cores,
             cpu_request_cores=fields.cpu_request_cores,
             hpas=fields.hpas,
+            pod_workloads=fields.pod_workloads,
         )
 
     def _baseline(self, target: ScrapeTarget, cur: Scrape, window_seconds: int) -> Scrape | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from streamdash.core.build import build_snapshot
 from streamdash.core.raw import RawAnswers
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
@@ -205,16 +206,21 @@ def test_hpa_by_name_the_only_one_or_none_with_a_reason(fetch: Callable[..., Raw
     assert (hpa.min_replicas, hpa.max_replicas) == (2, 64)
     assert (hpa.target_metric, hpa.target_type, hpa.target_value) == ("cpu", "utilization", 70)
 
+    # the source reports every HPA in scope; the core picks (the same for every source)
     named = fetch(namespace="small", hpa="batch-jobs", with_history=False)
-    assert [h.name for h in named.hpas] == ["batch-jobs"]
+    assert [h.name for h in named.hpas] == ["batch-jobs", "small-serve"]
+    settings = Settings(namespace="small", preset=load_preset("vllm"))
+    picked = build_snapshot(named, replace(settings, hpa="batch-jobs"))
+    assert [a.name for a in picked.autoscalers] == ["batch-jobs"]
+    assert picked.autoscaler is not None and picked.autoscaler.name == "batch-jobs"
 
-    ambiguous = fetch(namespace="small", with_history=False)
-    assert ambiguous.hpas == ()
-    assert any("batch-jobs" in n and "small-serve" in n for n in ambiguous.notes)
+    both = build_snapshot(fetch(namespace="small", with_history=False), settings)
+    assert both.autoscaler is None
+    assert [a.name for a in both.autoscalers] == ["batch-jobs", "small-serve"]
 
-    missing = fetch(namespace="small", hpa="nope", with_history=False)
-    assert missing.hpas == ()
-    assert any("'nope' not found" in n for n in missing.notes)
+    missing = build_snapshot(named, replace(settings, hpa="nope"))
+    assert missing.autoscalers == () and missing.autoscaler is None
+    assert any("'nope' was not found" in n and "small-serve" in n for n in missing.notes)
 
 
 def test_history_series_and_cpu_implied_replicas(fetch: Callable[..., RawAnswers]) -> None:

@@ -66,6 +66,12 @@ class HpaSpec:
     target_metric: str = "cpu"
     target_type: str = "utilization"
     target_value: float = 70.0
+    more_targets: tuple[tuple[str, str, float], ...] = ()
+    """Further spec targets (metric_name, metric_target_type, value), e.g. a custom metric."""
+    scale_target: str | None = None
+    """Deployment it scales (``kube_horizontalpodautoscaler_info``); None: the main one."""
+    info: bool = True
+    """Export ``kube_horizontalpodautoscaler_info`` (older kube-state-metrics: no)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,13 @@ class FleetSpec:
     other_model: str | None = None
     """Pods of another model in the same namespace (for selector tests)."""
     other_model_pods: int = 2
+
+    # -- kube-state-metrics shapes (fleets-k8s)
+    owners: bool = True
+    """Export ``kube_pod_owner`` / ``kube_replicaset_owner`` (with an old ReplicaSet at 0
+    replicas per Deployment), as kube-state-metrics does."""
+    more_hpas: tuple[HpaSpec, ...] = ()
+    """Further HPAs in the namespace, each with its own scale target and targets."""
 
 
 @dataclass(frozen=True)
@@ -381,6 +394,7 @@ def iter_fleet_series(
     yield from _cpu_series(spec, plans, clock)
     yield from _request_series(spec, plans, times)
     yield from _hpa_series(spec, plans, times)
+    yield from _owner_series(spec, plans, times)
 
 
 def _cpu_series(spec: FleetSpec, plans: Sequence[PodPlan], clock: _Clock) -> Iterator[Series]:
@@ -419,8 +433,64 @@ def _request_series(
             )
 
 
+def deployment_of(pod: str) -> str:
+    """The Deployment a generated pod belongs to (names are ``<deploy>-<rs>-<suffix>``)."""
+    return pod.rsplit("-", 2)[0]
+
+
+def _owner_series(
+    spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]
+) -> Iterator[Series]:
+    """``kube_pod_owner`` (pod -> ReplicaSet) and ``kube_replicaset_owner`` (ReplicaSet ->
+    Deployment, plus each Deployment's old ReplicaSet kept at 0 replicas)."""
+    if not spec.owners:
+        return
+    ksm = {"job": "kube-state-metrics"}
+    replica_sets: dict[tuple[str, str], str] = {}
+    for p in plans:
+        rs = p.pod.rsplit("-", 1)[0]
+        replica_sets[(p.namespace, rs)] = deployment_of(p.pod)
+        labels = {
+            "namespace": p.namespace,
+            "pod": p.pod,
+            "owner_kind": "ReplicaSet",
+            "owner_name": rs,
+            "owner_is_controller": "true",
+            **ksm,
+        }
+        yield "kube_pod_owner", labels, [(t, 1.0) for t in times]
+    for namespace, deployment in sorted({(ns, d) for (ns, _), d in replica_sets.items()}):
+        replica_sets[(namespace, f"{deployment}-0ld0")] = deployment
+    for (namespace, rs), deployment in sorted(replica_sets.items()):
+        labels = {
+            "namespace": namespace,
+            "replicaset": rs,
+            "owner_kind": "Deployment",
+            "owner_name": deployment,
+            "owner_is_controller": "true",
+            **ksm,
+        }
+        yield "kube_replicaset_owner", labels, [(t, 1.0) for t in times]
+    for (namespace, rs), _ in sorted(replica_sets.items()):
+        replicas = (
+            0.0
+            if rs.endswith("-0ld0")
+            else float(
+                sum(1 for p in plans if p.namespace == namespace and p.pod.startswith(rs + "-"))
+            )
+        )
+        labels = {"namespace": namespace, "replicaset": rs, **ksm}
+        yield "kube_replicaset_spec_replicas", labels, [(t, replicas) for t in times]
+
+
 def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -> Iterator[Series]:
     hpas: list[tuple[str, HpaSpec, int]] = []
+
+    def pods_of(namespace: str, deployment: str) -> int:
+        return sum(
+            1 for p in plans if p.namespace == namespace and deployment_of(p.pod) == deployment
+        )
+
     if spec.hpa is not None:
         main = sum(
             1 for p in plans if p.namespace == spec.namespace and p.model_name == spec.model_name
@@ -429,6 +499,10 @@ def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -
         hpas += [(spec.namespace, HpaSpec(name=n), main) for n in spec.extra_hpas]
         if spec.other_namespace:
             hpas.append((spec.other_namespace, spec.hpa, spec.other_namespace_pods))
+    for extra in spec.more_hpas:
+        hpas.append(
+            (spec.namespace, extra, pods_of(spec.namespace, extra.scale_target or spec.deployment))
+        )
     values: list[tuple[str, dict[str, str], float]] = []
     for namespace, hpa, pods in hpas:
         labels = {
@@ -443,18 +517,28 @@ def _hpa_series(spec: FleetSpec, plans: Sequence[PodPlan], times: list[float]) -
             ("status_desired_replicas", labels, float(desired)),
             ("spec_min_replicas", labels, float(hpa.min_replicas)),
             ("spec_max_replicas", labels, float(hpa.max_replicas)),
-            (
-                "spec_target_metric",
-                {**labels, "metric_name": hpa.target_metric, "metric_target_type": hpa.target_type},
-                hpa.target_value,
-            ),
         ]
+        for metric, kind, value in (
+            (hpa.target_metric, hpa.target_type, hpa.target_value),
+            *hpa.more_targets,
+        ):
+            target = {**labels, "metric_name": metric, "metric_target_type": kind}
+            values.append(("spec_target_metric", target, value))
+        if hpa.info:
+            info = {
+                **labels,
+                "scaletargetref_api_version": "apps/v1",
+                "scaletargetref_kind": "Deployment",
+                "scaletargetref_name": hpa.scale_target or spec.deployment,
+            }
+            values.append(("info", info, 1.0))
     for suffix in (
         "status_current_replicas",
         "status_desired_replicas",
         "spec_min_replicas",
         "spec_max_replicas",
         "spec_target_metric",
+        "info",
     ):
         for name, labels, value in values:
             if name == suffix:

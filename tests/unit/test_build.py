@@ -96,12 +96,15 @@ def test_unknown_stays_none_without_hpa_or_gauges() -> None:
     assert not s.latency["stream"].available
 
 
-def test_several_hpas_without_a_name_says_so() -> None:
+def test_several_hpas_without_a_name_are_all_shown_and_never_share_the_fleet() -> None:
     other = dataclasses.replace(HPA, name="other")
     raw = raw_answers(POD_GAUGES, ttft=TTFT, hpas=(HPA, other))
     s = build_snapshot(raw, SETTINGS)
     assert s.autoscaler is None
-    assert any("--hpa" in n for n in s.notes)
+    assert [a.name for a in s.autoscalers] == [HPA.name, "other"]
+    # no owner series: the pods of each cannot be told apart, so no CPU-implied number
+    assert all(a.pods_basis == "unknown" and a.cpu_implied_replicas is None for a in s.autoscalers)
+    assert sum("cannot be told" in n for n in s.notes) == 2
     named = build_snapshot(raw, dataclasses.replace(SETTINGS, hpa="other"))
     assert named.autoscaler is not None and named.autoscaler.name == "other"
 

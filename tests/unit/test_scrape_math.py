@@ -212,7 +212,13 @@ def test_hpas_from_ksm_honour_namespace_and_name() -> None:
     rounds = [TargetRound(KSM, None, _scrape(0.0, _ksm()))]
     hpas = answers_from_rounds(_settings(), VLLM, rounds).hpas
     assert [h.name for h in hpas] == ["keda-hpa-llama", "other"]
-    (hpa,) = answers_from_rounds(_settings(hpa="keda-hpa-llama"), VLLM, rounds).hpas
+    # every HPA in scope comes back (the core picks with --hpa, for both sources)
+    hpa = answers_from_rounds(_settings(hpa="keda-hpa-llama"), VLLM, rounds).hpas[0]
+    assert hpa.name == "keda-hpa-llama" and hpa.namespace == "llm"
+    assert [(t.metric, t.target_type, t.value) for t in hpa.targets] == [
+        ("cpu", "utilization", 70),
+        ("s0-prometheus", "average", 32),
+    ]
     assert (hpa.current_replicas, hpa.desired_replicas, hpa.min_replicas, hpa.max_replicas) == (
         12,
         12,
