@@ -105,13 +105,11 @@ def _autoscaler(a: AutoscalerView | None) -> dict[str, Any] | None:
         "cpu_implied_replicas": a.cpu_implied_replicas,
         "divergence_ratio": _num(a.divergence_ratio),
         "namespace": a.namespace,
-        "scale_target": (
-            {"kind": a.scale_target_kind, "name": a.scale_target_name}
-            if a.scale_target_name
-            else None
-        ),
+        "scale_target_kind": a.scale_target_kind,
+        "scale_target_name": a.scale_target_name,
         "targets": [
-            {"metric": t.metric, "type": t.target_type, "value": _num(t.value)} for t in a.targets
+            {"metric": t.metric, "target_type": t.target_type, "value": _num(t.value)}
+            for t in a.targets
         ],
         "scales_on_cpu": a.scales_on_cpu,
         "keda_scaled_object": a.keda_scaled_object,
