@@ -17,7 +17,7 @@ from streamdash.config import ConfigError, Overrides, load_settings
 from streamdash.presets import preset_names
 from streamdash.settings import LoadBalancerSettings, Settings
 
-COMMANDS = ("tui", "demo", "snapshot", "check", "record")
+COMMANDS = ("tui", "demo", "snapshot", "check", "record", "advise")
 SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident")
 
 
@@ -49,6 +49,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--nginx-status", metavar="URL", action="append", default=[], help="nginx stub_status"
+    )
+    parser.add_argument(
+        "--alertmanager-url", metavar="URL", help="Alertmanager: show its alerts for the namespace"
     )
 
 
@@ -109,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="streamdash",
         description="On-call dashboard for LLM services that stream tokens.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check,record}")
+    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check,record,advise}")
     tui = sub.add_parser("tui", help="open the dashboard (the default)")
     _common(tui)
     demo = sub.add_parser("demo", help="dashboard on an embedded simulated fleet")
@@ -131,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
     _common(check)
     _time_commands(sub)
+    adv = sub.add_parser("advise", help="write the rules and config the findings call for")
+    _common(adv)
+    adv.add_argument("--format", choices=("md", "files"), default="md")
+    adv.add_argument("--output", metavar="DIR", help="write one file per artifact into DIR")
     return parser
 
 
@@ -154,6 +161,7 @@ def _overrides(args: argparse.Namespace) -> Overrides:
         selector=args.selector,
         scrape=tuple(args.scrape),
         load_balancers=tuple(lbs),
+        alertmanager_url=args.alertmanager_url,
     )
 
 
@@ -217,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from streamdash.commands import run_check
 
             return run_check(settings)
+        if args.command == "advise":
+            from streamdash.commands import run_advise
+
+            return run_advise(settings, args.format, args.output)
         from streamdash.commands import run_dashboard
 
         return run_dashboard(settings)

@@ -63,6 +63,45 @@ def run_check(settings: Settings) -> int:
     return 1 if any(f.severity == "critical" for f in snapshot.findings) else 0
 
 
+def run_advise(settings: Settings, form: str, output: str | None) -> int:
+    """Print the advice (markdown) or write one file per artifact into ``output``; refuse
+    (exit 2, nothing written) when any of those files already exists."""
+    from streamdash.advise import advise
+    from streamdash.advise.render import file_text, render_markdown
+    from streamdash.sources.advise_facts import fetch_facts
+
+    if form == "files" and output is None:
+        print("streamdash: --format files needs --output DIR", file=sys.stderr)
+        return 2
+    snapshot, _ = _headless_snapshot(settings)
+    advice = advise(snapshot, fetch_facts(settings, snapshot), settings)
+    if output is None:
+        sys.stdout.write(render_markdown(advice))
+        return 0
+    directory = Path(output)
+    if not directory.is_dir():
+        print(f"streamdash: cannot write into {directory}: not a directory", file=sys.stderr)
+        return 2
+    files = {a.name: file_text(a) for a in advice.artifacts}
+    files["README.md"] = render_markdown(advice)
+    taken = sorted(name for name in files if (directory / name).exists())
+    if taken:
+        print(
+            f"streamdash: cannot write {directory / taken[0]}: a file with that name already "
+            f"exists ({len(taken)} of {len(files)} files would be overwritten; nothing written)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        for name, text in files.items():
+            write_new_file(directory / name, text)
+    except ExportError as exc:
+        print(f"streamdash: {exc}", file=sys.stderr)
+        return 2
+    print(f"streamdash: wrote {len(files)} files into {directory}", file=sys.stderr)
+    return 0
+
+
 def run_dashboard(settings: Settings) -> int:
     """Open the TUI on the configured sources."""
     from streamdash.live import LiveRefresher

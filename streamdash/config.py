@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from streamdash.presets import DEFAULT_PRESET, load_preset, preset_names
+from streamdash.redact import redact_url
 from streamdash.settings import (
     HistogramSpec,
     LoadBalancerSettings,
@@ -25,6 +26,8 @@ from streamdash.settings import (
     PrometheusSettings,
     ScrapeTarget,
     Settings,
+    SloSettings,
+    SloTarget,
     Thresholds,
 )
 from streamdash.sources import promql
@@ -348,6 +351,8 @@ TOP_KEYS = (
     "scrape",
     "targets_file",
     "fallback",
+    "slo",
+    "alertmanager_url",
 )
 
 
@@ -419,6 +424,14 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             except ConfigError as exc:
                 raise doc.fail(key, str(exc), node) from None
             fields["scrape"] = fields.get("scrape", ()) + targets
+        elif key == "slo" and value is not None:
+            fields["slo"] = _slo(doc.child(key, node))
+        elif key == "alertmanager_url" and value is not None:
+            url = _typed(doc, key, node, value, "str")
+            try:
+                fields[key] = _alertmanager_url(url, key)
+            except ConfigError as exc:
+                raise doc.fail(key, _after_where(str(exc)), node) from None
         elif key == "fallback" and value is not None:
             if value != "scrape":
                 raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)
@@ -428,6 +441,55 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
     if fields.get("theme") is None:
         fields.pop("theme", None)
     return replace(settings, preset=preset, **fields)
+
+
+def _slo_target(doc: _Doc, kind: str) -> SloTarget:
+    values: dict[str, float] = {}
+    for key, (value, node) in doc.items(("target", "objective")).items():
+        if value is None:
+            continue
+        if key == "target":
+            seconds = float(_typed(doc, key, node, value, "duration"))
+            if seconds <= 0:
+                raise doc.fail(key, "must be longer than 0 s", node)
+            values["target_seconds"] = seconds
+        else:
+            values["objective"] = _objective(doc, key, node, value)
+    return SloTarget(**values)
+
+
+def _objective(doc: _Doc, key: str, node: yaml.Node, value: Any) -> float:
+    share = float(_typed(doc, key, node, value, "fraction"))
+    if not 0 < share < 1:
+        raise doc.fail(key, f"must be between 0 and 1 (e.g. 0.99), got {value!r}", node)
+    return share
+
+
+def _slo(doc: _Doc) -> SloSettings:
+    """``slo:`` -> SloSettings: ``objective`` and per SLI (``ttft``, ``stream``) a
+    ``target`` duration and an ``objective`` share."""
+    result = SloSettings()
+    for key, (value, node) in doc.items(("objective", "ttft", "stream")).items():
+        if value is None:
+            continue
+        if key == "objective":
+            result = replace(result, objective=_objective(doc, key, node, value))
+        else:
+            _typed(doc, key, node, value, "map")
+            target = _slo_target(doc.child(key, node), key)
+            result = (
+                replace(result, ttft=target) if key == "ttft" else replace(result, stream=target)
+            )
+    return result
+
+
+def _alertmanager_url(url: str, where: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: expected http(s)://host[:port], got {redact_url(url)!r}")
+    return url
 
 
 def _after_where(message: str) -> str:
@@ -472,6 +534,7 @@ class Overrides:
     selector: str | None = None
     scrape: tuple[str, ...] = ()
     load_balancers: tuple[LoadBalancerSettings, ...] = ()
+    alertmanager_url: str | None = None
 
 
 def load_settings(flags: Overrides, env: Mapping[str, str], cwd: Path) -> Settings:
@@ -527,4 +590,8 @@ def apply_flags(settings: Settings, flags: Overrides) -> Settings:
         changes["scrape"] = tuple(ScrapeTarget(url=u) for u in flags.scrape)
     if flags.load_balancers:
         changes["load_balancers"] = settings.load_balancers + flags.load_balancers
+    if flags.alertmanager_url:
+        changes["alertmanager_url"] = _alertmanager_url(
+            flags.alertmanager_url, "--alertmanager-url"
+        )
     return replace(settings, **changes)

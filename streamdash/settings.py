@@ -123,6 +123,30 @@ class ScrapeTarget:
 
 
 @dataclass(frozen=True)
+class SloTarget:
+    """One SLI's service-level objective: share ``objective`` of requests under
+    ``target_seconds``. None: suggested from the observed p99 / the default objective."""
+
+    target_seconds: float | None = None
+    objective: float | None = None
+
+
+@dataclass(frozen=True)
+class SloSettings:
+    """``slo:`` config: split TTFT ("did it respond") and stream ("did it finish") SLOs."""
+
+    objective: float = 0.99
+    """Default share of requests that must meet the target (both SLIs)."""
+    ttft: SloTarget = field(default_factory=SloTarget)
+    stream: SloTarget = field(default_factory=SloTarget)
+
+    def target(self, kind: str) -> SloTarget:
+        """The ``ttft`` or ``stream`` objective."""
+        value: SloTarget = getattr(self, kind)
+        return value
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration."""
 
@@ -146,3 +170,7 @@ class Settings:
     fallback: str | None = None
     """``scrape`` to switch to direct scrape when Prometheus fails."""
     config_path: str | None = None
+    slo: SloSettings = field(default_factory=SloSettings)
+    alertmanager_url: str | None = None
+    """Alertmanager base URL: its firing alerts for the namespace are shown beside the
+    findings."""

@@ -297,6 +297,39 @@ class PrometheusSource:
         finally:
             response.close()
 
+    def api_data(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, str | None]:
+        """GET an API path (``/api/v1/rules``): the answer's ``data``, or None and one
+        error line (credentials scrubbed). For callers outside the refresh (advise)."""
+        try:
+            response = self._session.get(
+                f"{self._client.url}{path}",
+                params=dict(params or {}),
+                headers=self._client.headers,
+                auth=self._client.auth,
+                timeout=self._timeout,
+            )
+        except (requests.RequestException, OSError) as exc:
+            return None, self._scrub(f"{path}: {_describe_exception(exc, self._timeout)}")
+        try:
+            if response.status_code != 200:
+                return None, self._scrub(f"{path}: {_describe_http(response)}")
+            try:
+                body = json.loads(response.content)
+            except ValueError:
+                return None, f"{path}: malformed JSON in the answer"
+            if not isinstance(body, dict) or body.get("status") != "success":
+                return None, f"{path}: the answer is not status success"
+            return body.get("data"), None
+        finally:
+            response.close()
+
+    def instant_rows(self, promql_text: str, at: float) -> tuple[list[dict[str, Any]], str | None]:
+        """One instant query for callers outside the refresh: rows, or [] and an error."""
+        answer = self._query(promql_text, at)
+        return answer.result, (self._scrub(answer.error) if answer.error else None)
+
     def _query(self, promql_text: str, at: float) -> _Answer:
         return self._request("/api/v1/query", {"query": promql_text, "time": f"{at:.3f}"})
 

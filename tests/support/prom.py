@@ -125,8 +125,13 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _config_yaml(scrape_targets: Sequence[str], scrape_interval: str) -> str:
+def _config_yaml(
+    scrape_targets: Sequence[str], scrape_interval: str, rule_files: Sequence[Path] = ()
+) -> str:
     lines = ["global:", f"  scrape_interval: {scrape_interval}", "  evaluation_interval: 15s"]
+    if rule_files:
+        lines.append("rule_files:")
+        lines += [f"  - {json.dumps(str(f))}" for f in rule_files]
     if scrape_targets:
         targets = ", ".join(json.dumps(t) for t in scrape_targets)
         lines += [
@@ -292,11 +297,13 @@ def start_prometheus(
     scrape_targets: Sequence[str] = (),
     scrape_interval: str = "1s",
     extra_args: Sequence[str] = (),
+    rule_files: Sequence[Path] = (),
 ) -> PrometheusServer:
     """Backfill ``openmetrics`` into ``workdir/data``, start Prometheus, wait until ready.
 
     ``scrape_targets`` are ``host:port`` strings scraped at ``scrape_interval`` with
     ``honor_labels: true``. Retention is 10 years so old backfilled timestamps stay.
+    ``rule_files`` are loaded as the config's ``rule_files``.
     The caller must ``stop()`` the server (the ``prometheus_factory`` fixture does).
     """
     missing = missing_binaries()
@@ -310,7 +317,7 @@ def start_prometheus(
     if openmetrics is not None:
         _backfill(openmetrics, workdir, data_dir)
     config_file = workdir / "prometheus.yml"
-    config_file.write_text(_config_yaml(scrape_targets, scrape_interval))
+    config_file.write_text(_config_yaml(scrape_targets, scrape_interval, rule_files))
     last_error: PrometheusError | None = None
     for _ in range(3):  # the free port can be taken between probe and bind: retry
         server = PrometheusServer(workdir, config_file, data_dir, extra_args)
