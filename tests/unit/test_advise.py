@@ -181,3 +181,26 @@ def test_markdown_and_files_carry_the_why() -> None:
     for a in advice.artifacts:
         assert a.why in text and a.name in text
         assert file_text(a).startswith("# ") and a.body in file_text(a)
+
+
+def test_slo_config_keys_and_one_line_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from streamdash.config import ConfigError, parse_config_text
+
+    text = "slo:\n  objective: 0.995\n  ttft:\n    target: 2s\n  stream:\n    target: 2m\n    objective: 0.9\n"
+    s = parse_config_text(text, "c.yaml", {}, tmp_path)
+    assert s.slo.objective == 0.995
+    assert s.slo.ttft == SloTarget(target_seconds=2.0)
+    assert s.slo.stream == SloTarget(target_seconds=120.0, objective=0.9)
+    for bad, words in (
+        ("slo:\n  objective: 1.5\n", "between 0 and 1"),
+        ("slo:\n  ttft:\n    target: soon\n", "duration"),
+        ("slo:\n  ttft: 2s\n", "mapping"),
+        ("slo:\n  latency: {}\n", "latency"),
+        ("alertmanager_url: ftp://x\n", "http(s)"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            parse_config_text(bad, "c.yaml", {}, tmp_path)
+        message = str(err.value)
+        assert "\n" not in message and message.startswith("c.yaml:") and words in message
