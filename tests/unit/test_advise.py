@@ -188,7 +188,10 @@ def test_slo_config_keys_and_one_line_errors(tmp_path) -> None:  # type: ignore[
 
     from streamdash.config import ConfigError, parse_config_text
 
-    text = "slo:\n  objective: 0.995\n  ttft:\n    target: 2s\n  stream:\n    target: 2m\n    objective: 0.9\n"
+    text = (
+        "slo:\n  objective: 0.995\n  ttft:\n    target: 2s\n"
+        "  stream:\n    target: 2m\n    objective: 0.9\n"
+    )
     s = parse_config_text(text, "c.yaml", {}, tmp_path)
     assert s.slo.objective == 0.995
     assert s.slo.ttft == SloTarget(target_seconds=2.0)
