@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 
 from streamdash import format as fmt
-from streamdash.core.snapshot import HistogramSummary, Snapshot
+from streamdash.core.snapshot import AutoscalerView, HistogramSummary, Snapshot
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _LINE_START = re.compile(r"^([#>+-])")
@@ -96,13 +96,33 @@ def _pods(s: Snapshot) -> list[str]:
 
 
 def _autoscaler(s: Snapshot) -> list[str]:
-    a = s.autoscaler
+    views = s.autoscalers or ((s.autoscaler,) if s.autoscaler else ())
     lines = ["## Autoscaler", ""]
-    if a is None:
+    if not views:
         return [*lines, "No HorizontalPodAutoscaler found (kube-state-metrics) for this selector."]
+    for a in views:
+        lines += _one_autoscaler(a)
+    return lines[:-1]
+
+
+def _one_autoscaler(a: AutoscalerView) -> list[str]:
     target = fmt.ratio(a.cpu_target_utilization)
-    lines += [
-        f"HPA {md_text(a.name)}, scaling on {md_text(a.target_metric or 'n/a')}.",
+    targets = ", ".join(
+        f"{t.metric} ({t.target_type} {fmt.count(t.value)})" if t.target_type else t.metric
+        for t in a.targets
+    ) or (a.target_metric or "n/a")
+    name = a.name + (f" (KEDA ScaledObject {a.keda_scaled_object})" if a.keda_scaled_object else "")
+    scaled = "an unreported target"
+    if a.scale_target_name:
+        scaled = f"{a.scale_target_kind}/{a.scale_target_name}"
+    basis = {
+        "scale_target": f"over its {fmt.count(a.pod_count)} pods",
+        "fleet": f"over all {fmt.count(a.pod_count)} fleet pods (no pod owner series)",
+    }.get(a.pods_basis or "", "n/a: its pods cannot be told apart (no pod owner series)")
+    return [
+        f"HPA {md_text(name)} scales {md_text(scaled)} on {md_text(targets)}"
+        + ("" if a.scales_on_cpu else " (not on CPU)")
+        + ".",
         "",
         "| replicas | current | desired | min | max | CPU-implied | divergence |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -112,9 +132,9 @@ def _autoscaler(s: Snapshot) -> list[str]:
         "",
         f"CPU-implied replicas = ceil({fmt.cores(a.cpu_cores)} cores / "
         f"({fmt.cores(a.cpu_request_cores)} cores requested per pod × {target} target, "
-        f"from {a.cpu_target_source or 'n/a'})).",
+        f"from {a.cpu_target_source or 'n/a'})), CPU {md_text(basis)}.",
+        "",
     ]
-    return lines
 
 
 def _load_balancer(s: Snapshot) -> list[str]:

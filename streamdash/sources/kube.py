@@ -128,6 +128,21 @@ def by_workload(
     )
 
 
+def scaled_pods(fleet: str, cluster: Sequence[Matcher], hpa_name: str | None) -> str:
+    """``fleet`` (a ``{pod}`` vector) narrowed to the pods of the HPA's scale target
+    (``hpa_name``; None: every HPA in scope), or all of ``fleet`` when kube-state-metrics
+    reports no target / owners — the same rule as ``core.autoscaler.target_pods``."""
+    named = (promql.eq("horizontalpodautoscaler", hpa_name),) if hpa_name else ()
+    info = _rename(
+        _rename(selector(HPA_INFO, cluster, named), WORKLOAD_LABEL, "scaletargetref_name"),
+        WORKLOAD_KIND_LABEL,
+        "scaletargetref_kind",
+    )
+    keys = f"namespace, {WORKLOAD_KIND_LABEL}, {WORKLOAD_LABEL}"
+    target = f"({workload_join(cluster)} * on ({keys}) group_left () group by ({keys}) ({info}))"
+    return f"(({fleet}) and on (pod) {target}) or (({fleet}) unless on () {target})"
+
+
 def kube_query(cluster: Sequence[Matcher]) -> str:
     """One query for every kube-state-metrics answer the autoscaler and the workload
     grouping need: the HPA series (``HPA_SERIES``) and ``workload_join`` tagged

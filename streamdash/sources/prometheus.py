@@ -365,6 +365,8 @@ class PrometheusSource:
         out["hpa"] = kube.kube_query(scope.cluster)
         if with_history:
             fleet = promql.fleet_pods(list(plan.kinds_by_metric), plan.in_flight, scope)
+            if fleet:  # CPU-implied replicas over the scaled workload's pods only
+                fleet = kube.scaled_pods(fleet, scope.cluster, self._settings.hpa)
             history = promql.history(
                 plan.ttft,
                 plan.stream,

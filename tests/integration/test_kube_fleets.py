@@ -8,6 +8,7 @@ right selector (the target's pods only).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.raw import RawAnswers, WorkloadRef
+from streamdash.export.json import render_json
+from streamdash.export.markdown import render_markdown
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
 from streamdash.sources import kube
@@ -164,6 +167,30 @@ def test_every_hpa_is_compared_with_its_own_target_pods(
     assert "cpu (utilization 70) and vllm:num_requests_running (average 8)" in (
         divergence[0].summary
     )
+    text = render_markdown(snap)
+    assert "HPA llama-serve scales Deployment/llama-serve on cpu (utilization 70)" in text
+    assert "KEDA ScaledObject mistral" in text and "(not on CPU)" in text
+    exported = json.loads(render_json(snap))
+    assert exported["autoscaler"] is None
+    assert [a["name"] for a in exported["autoscalers"]] == ["keda-hpa-mistral", "llama-serve"]
+
+
+def test_history_cpu_implied_replicas_use_the_picked_hpa_target(
+    prom: PrometheusServer,
+) -> None:
+    for hpa, pods, expected in (("llama-serve", 4, 3), ("keda-hpa-mistral", 2, 2)):
+        settings = _settings(prom.url, hpa=hpa)
+        source = PrometheusSource(settings)
+        try:
+            raw = source.fetch(WINDOW, now=END)
+        finally:
+            source.close()
+        assert raw.errors == ()
+        view = build_snapshot(raw, settings).autoscaler
+        assert view is not None and view.pod_count == pods
+        assert raw.history is not None
+        last = raw.history.series["cpu_implied_replicas"][-1].v
+        assert last == view.cpu_implied_replicas == expected
 
 
 def test_hpa_flag_picks_one(prom: PrometheusServer, fetch: Callable[..., RawAnswers]) -> None:

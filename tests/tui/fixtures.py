@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from streamdash.core.raw import (
     HistoryRaw,
+    HpaTarget,
     LbBackendRaw,
     LbTimeoutRaw,
     SeriesPoint,
@@ -35,6 +36,34 @@ from streamdash.core.snapshot import (
 NOW = 1_795_000_000.0
 """A fixed 'now' (unix seconds) so ages and charts are reproducible."""
 HOSTILE_POD = "llama-[bold]x[/bold]"
+
+
+AUTOSCALER = AutoscalerView(
+    name="llama-serve",
+    current_replicas=12,
+    desired_replicas=12,
+    min_replicas=4,
+    max_replicas=20,
+    target_metric="cpu",
+    target_type="utilization",
+    target_value=70,
+    cpu_cores=2.1,
+    cpu_request_cores=0.5,
+    cpu_target_utilization=0.7,
+    cpu_target_source="hpa",
+    cpu_implied_replicas=6,
+    divergence_ratio=2.0,
+    namespace="llm",
+    scale_target_kind="Deployment",
+    scale_target_name="llama-serve",
+    targets=(
+        HpaTarget("cpu", "utilization", 70),
+        HpaTarget("vllm:num_requests_running", "average", 8),
+    ),
+    scales_on_cpu=True,
+    pod_count=12,
+    pods_basis="scale_target",
+)
 
 
 def _series(
@@ -181,22 +210,8 @@ def sample_snapshot(now: float = NOW, **changes: object) -> Snapshot:
         namespace="llm",
         latency={"ttft": ttft, "stream": stream, "itl": itl},
         pods=sample_pods(),
-        autoscaler=AutoscalerView(
-            name="llama-serve",
-            current_replicas=12,
-            desired_replicas=12,
-            min_replicas=4,
-            max_replicas=20,
-            target_metric="cpu",
-            target_type="utilization",
-            target_value=70,
-            cpu_cores=2.1,
-            cpu_request_cores=0.5,
-            cpu_target_utilization=0.7,
-            cpu_target_source="hpa",
-            cpu_implied_replicas=6,
-            divergence_ratio=2.0,
-        ),
+        autoscaler=AUTOSCALER,
+        autoscalers=(AUTOSCALER,),
         load_balancer=LoadBalancerView(
             backends=(
                 LbBackendRaw(

@@ -25,6 +25,11 @@ NO_HPA = (
 
 
 def _target(view: AutoscalerView) -> str:
+    if view.targets:
+        return ", ".join(
+            f"{t.metric} ({t.target_type} {fmt.count(t.value)})" if t.target_type else t.metric
+            for t in view.targets
+        )
     if view.target_metric is None:
         return fmt.NA
     text = view.target_metric
@@ -36,6 +41,30 @@ def _target(view: AutoscalerView) -> str:
     return text
 
 
+def _name(view: AutoscalerView) -> str:
+    text = view.name
+    if view.keda_scaled_object:
+        text += f" (KEDA ScaledObject {view.keda_scaled_object})"
+    if view.namespace:
+        text += f" in {view.namespace}"
+    return text
+
+
+def _scales(view: AutoscalerView) -> str:
+    what = (
+        f"{view.scale_target_kind}/{view.scale_target_name}"
+        if view.scale_target_name
+        else "target not reported"
+    )
+    pods = "" if view.pod_count is None else f", CPU of its {fmt.count(view.pod_count)} pods"
+    if view.pods_basis == "fleet":
+        pods = f", CPU of all {fmt.count(view.pod_count)} fleet pods (no owner series)"
+    elif view.pods_basis == "unknown":
+        pods = ", its pods cannot be told apart (no owner series)"
+    cpu = "" if view.scales_on_cpu else "; does not scale on CPU"
+    return what + pods + cpu
+
+
 def autoscaler_table(
     view: AutoscalerView | None, palette: Palette, divergence_threshold: float
 ) -> Text:
@@ -45,7 +74,8 @@ def autoscaler_table(
     ratio = view.divergence_ratio
     diverged = ratio is not None and ratio >= divergence_threshold
     rows: list[tuple[str, Text]] = [
-        ("HPA", Text(fmt.safe_label(view.name))),
+        ("HPA", Text(fmt.safe_label(_name(view)))),
+        ("scales", Text(fmt.safe_label(_scales(view)))),
         (
             "replicas",
             Text(
@@ -63,7 +93,7 @@ def autoscaler_table(
             ),
         ),
         ("divergence", Text(fmt.multiple(ratio), style=palette.warning if diverged else "")),
-        ("target", Text(fmt.safe_label(_target(view)))),
+        ("targets", Text(fmt.safe_label(_target(view)))),
         (
             "CPU",
             Text(
@@ -85,6 +115,15 @@ def autoscaler_table(
     return table
 
 
+def autoscalers_text(
+    views: tuple[AutoscalerView, ...], palette: Palette, divergence_threshold: float
+) -> Text:
+    """Every HPA shown, one table each (the no-HPA line when there is none)."""
+    if not views:
+        return autoscaler_table(None, palette, divergence_threshold)
+    return Text("\n\n").join(autoscaler_table(v, palette, divergence_threshold) for v in views)
+
+
 class AutoscalerPanel(Panel):
     PANEL = "autoscaler"
 
@@ -103,13 +142,19 @@ class AutoscalerPanel(Panel):
 
     def data_key(self, snapshot: Snapshot) -> object:
         return (
-            snapshot.autoscaler,
+            snapshot.autoscalers or snapshot.autoscaler,
             history_key(snapshot.history, CHART_SERIES),
         )
 
     def render_data(self, snapshot: Snapshot) -> None:
         self.query_one("#autoscaler-numbers", Static).update(
-            frozen(autoscaler_table(snapshot.autoscaler, self.palette, self.divergence_threshold))
+            frozen(
+                autoscalers_text(
+                    snapshot.autoscalers or ((snapshot.autoscaler,) if snapshot.autoscaler else ()),
+                    self.palette,
+                    self.divergence_threshold,
+                )
+            )
         )
         draw_series(
             self.query_one("#autoscaler-chart", PlotextPlot),
