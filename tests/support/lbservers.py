@@ -201,3 +201,34 @@ def start_nginx(workdir: Path, upstream: str, proxy_read_timeout: str = "30s") -
         url=f"http://127.0.0.1:{port}",
         stats_url=f"http://127.0.0.1:{stats_port}/nginx_status",
     )
+
+
+def restart_haproxy(lb: RunningLb, config_file: Path) -> RunningLb:
+    """Stop ``lb`` and start HAProxy again on the same ports with ``config_file`` (e.g.
+    a patched copy of ``lb.config_file``)."""
+    lb.stop()
+    port = int(lb.url.rsplit(":", 1)[1])
+    log = config_file.with_suffix(".log")
+    proc = _spawn([str(HAPROXY), "-db", "-f", str(config_file)], log, port)
+    return RunningLb(
+        proc=proc,
+        config_file=config_file,
+        log_file=log,
+        url=lb.url,
+        stats_url=lb.stats_url,
+        metrics_url=lb.metrics_url,
+    )
+
+
+def restart_nginx(lb: RunningLb, config_file: Path) -> RunningLb:
+    """Stop ``lb`` and start nginx again with ``config_file`` (same prefix and ports)."""
+    lb.stop()
+    port = int(lb.url.rsplit(":", 1)[1])
+    prefix = lb.config_file.parent
+    log = config_file.with_suffix(".out")
+    proc = _spawn(
+        [str(NGINX), "-p", str(prefix), "-c", str(config_file), "-g", "daemon off;"], log, port
+    )
+    return RunningLb(
+        proc=proc, config_file=config_file, log_file=log, url=lb.url, stats_url=lb.stats_url
+    )
