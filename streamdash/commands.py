@@ -105,9 +105,11 @@ def run_advise(settings: Settings, form: str, output: str | None) -> int:
 def run_dashboard(settings: Settings) -> int:
     """Open the TUI on the configured sources."""
     from streamdash.live import LiveRefresher
-    from streamdash.tui.app import run_tui
 
     refresher = LiveRefresher(settings)
+    refresher.start_early(settings.window_seconds)  # its queries overlap the TUI's import
+    from streamdash.tui.app import run_tui
+
     try:
         return run_tui(settings, refresher)
     finally:

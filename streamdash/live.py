@@ -64,6 +64,8 @@ class LiveRefresher:
         """Prometheus's last chart history and the (window, step) it was fetched for."""
         self._own_history: HistoryRaw | None = None
         """History recorded from our own snapshots when the source keeps none."""
+        self._early: tuple[int, Future[Snapshot]] | None = None
+        """A first refresh started before the TUI was imported (``start_early``)."""
         self._secrets = (
             settings.prometheus.bearer_token,
             settings.prometheus.basic_auth_password,
@@ -78,8 +80,9 @@ class LiveRefresher:
 
     HISTORY_GRACE_SECONDS = 1.0
     """How long a refresh waits, after its own queries, for the charts' range query."""
-    FIRST_HISTORY_GRACE_SECONDS = 0.25
-    """The same for the first refresh: the first frame should not wait on the charts."""
+    FIRST_HISTORY_GRACE_SECONDS = 0.0
+    """The same for the first refresh: the first frame never waits on the charts; the
+    TUI takes their answer as soon as it arrives (``history_follow_up``)."""
 
     def _history_query(self, window_seconds: int) -> str | None:
         assert self.prometheus is not None
@@ -178,7 +181,49 @@ class LiveRefresher:
         )
         return dataclasses.replace(raw, errors=errors)
 
+    def start_early(self, window_seconds: int) -> None:
+        """Start the first refresh now, in a thread, so its queries overlap whatever the
+        caller does next (importing and starting the TUI). The next ``refresh`` over the
+        same window returns its result instead of asking again."""
+        if self._early is not None:
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-refresh")
+        self._early = (window_seconds, pool.submit(self._refresh, window_seconds))
+        pool.shutdown(wait=False)
+
     def refresh(self, window_seconds: int) -> Snapshot:
+        early, self._early = self._early, None
+        if early is not None:
+            window, job = early
+            snapshot = job.result()  # _refresh never raises for a source failure
+            if window == window_seconds:
+                return snapshot
+        return self._refresh(window_seconds)
+
+    def history_pending(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` for a chart history fetch the last refresh left
+        running; True when one has finished and ``history_follow_up`` can take it.
+        Changes nothing (safe beside a running refresh)."""
+        job = self._history_job
+        if job is None:
+            return True  # nothing to wait for: the follow-up returns None at once
+        wait([job], timeout=timeout)
+        return job.done()
+
+    def history_follow_up(self, window_seconds: int) -> Snapshot | None:
+        """The last snapshot rebuilt with a finished history fetch (no new queries);
+        None when none finished or it brought no history for this window. Lets the
+        first frame show numbers before the charts."""
+        job = self._history_job
+        if job is None or not job.done() or self._carried is None or not self.with_history:
+            return None
+        raw = self._with_history(self._carried.raw, window_seconds)
+        if raw.history is None:
+            return None
+        self._carried = Carried(raw, self._carried.stale, self._carried.good_at)
+        return build_snapshot(raw, self.settings, self._carried.stale)
+
+    def _refresh(self, window_seconds: int) -> Snapshot:
         raw = self.fetch_raw(window_seconds)
         sources = self.lbs.sources if self.lbs is not None else ()
         raw, lb_stale, lb_good_at = carry_lb(self._carried, raw, sources)

@@ -22,7 +22,7 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from streamdash import format as fmt
 from streamdash.core.snapshot import Snapshot
@@ -178,6 +178,30 @@ class StreamdashApp(App[int]):
                 self.post_message(PollResult(None, one_line(exc), None, window))
                 return
         if not worker.is_cancelled:
+            self.post_message(PollResult(snapshot, None, description, window))
+        self._follow_history(worker, window, description)
+
+    def _follow_history(self, worker: Worker[None], window: int, description: str) -> None:
+        """Charts after numbers: when the refresh left a chart history fetch running,
+        show it as soon as it comes (waiting at most one refresh interval; a newer poll
+        ends the wait) by rebuilding the last snapshot with it (no new queries)."""
+        pending = getattr(self.refresher, "history_pending", None)
+        follow_up = getattr(self.refresher, "history_follow_up", None)
+        if pending is None or follow_up is None:
+            return
+        deadline = time.monotonic() + self.settings.refresh_seconds
+        try:
+            while not pending(0.1):
+                if worker.is_cancelled or time.monotonic() > deadline:
+                    return
+            with self._refresh_lock:
+                if worker.is_cancelled:
+                    return
+                snapshot = follow_up(window)
+        except Exception as exc:  # the numbers are shown; a failed follow-up only logs
+            self.log.warning(f"history follow-up failed: {one_line(exc)}")
+            return
+        if snapshot is not None and not worker.is_cancelled:
             self.post_message(PollResult(snapshot, None, description, window))
 
     @on(PollResult)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
@@ -44,8 +45,42 @@ def draw_series(
     """Redraw ``plot``; return False (and say so in the title) when no series has points.
 
     ``level`` is (y, legend label, colour): a horizontal line across the drawn range,
-    e.g. a histogram's top finite bucket, so values pinned at it are visible.
+    e.g. a histogram's top finite bucket, so values pinned at it are visible. A call
+    with the same series and options as the plot's last one changes nothing.
     """
+    key: tuple[object, ...] = (
+        history_key(history, [name for name, _l, _c in lines]),
+        tuple(lines),
+        title,
+        ylabel,
+        level,
+        now if history is None else None,
+    )
+    drawn_before = _DRAWN.get(plot)
+    if drawn_before is not None and drawn_before[0] == key:
+        return drawn_before[1]  # same series, same chart: nothing to redraw or repaint
+    drawn = _draw(plot, history, now, lines, title=title, ylabel=ylabel, level=level)
+    _DRAWN[plot] = (key, drawn)
+    return drawn
+
+
+_DRAWN: weakref.WeakKeyDictionary[PlotextPlot, tuple[tuple[object, ...], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+"""plot -> (what it was last drawn from, whether it had points): charts are redrawn only
+when their series change (a quiet refresh repaints no chart)."""
+
+
+def _draw(
+    plot: PlotextPlot,
+    history: HistoryRaw | None,
+    now: float,
+    lines: Sequence[ChartLine],
+    *,
+    title: str,
+    ylabel: str,
+    level: tuple[float, str, str] | None,
+) -> bool:
     plt = plot.plt
     plt.clear_figure()
     plt.title(title)

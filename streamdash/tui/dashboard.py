@@ -51,6 +51,7 @@ class DashboardScreen(Screen[None]):
         super().__init__(id="dashboard")
         self.settings = settings
         self.active = PANELS[0]
+        self._header: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header-line")
@@ -114,4 +115,7 @@ class DashboardScreen(Screen[None]):
             panel.show_status(statuses[panel.PANEL])
 
     def show_header(self, header: Text) -> None:
-        self.query_one("#header-line", Static).update(header)
+        # One fixed-height line: no layout pass (a layout pass repaints every scrollbar).
+        if header != self._header:
+            self._header = header
+            self.query_one("#header-line", Static).update(header, layout=False)

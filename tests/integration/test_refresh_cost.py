@@ -41,8 +41,12 @@ def test_history_is_fetched_once_per_chart_step(prom: PrometheusServer) -> None:
     try:
         step_before = int(time.time() // step)
         before = prom.requests_served()
-        first = refresher.refresh(300)  # a small fleet: the history arrives in the grace
-        assert first.history is not None and first.history.series["stream_p99"]
+        numbers = refresher.refresh(300)  # the first frame never waits for the charts
+        assert refresher.history_pending(10.0)
+        first = refresher.history_follow_up(300)  # the charts follow, with no new query
+        assert first is not None and first.history is not None
+        assert first.history.series["stream_p99"]
+        assert first.pods == numbers.pods and first.taken_at == numbers.taken_at
         assert "history" in first.queries  # named by the refresh that brought it
         second = refresher.refresh(300)
         same_step = int(time.time() // step) == step_before
@@ -70,3 +74,21 @@ def test_a_slow_history_query_does_not_hold_the_refresh(prom: PrometheusServer) 
             assert first.pods and first.latency["ttft"].p99 is not None
         finally:
             refresher.close()
+
+
+def test_an_early_first_refresh_is_the_first_refresh(prom: PrometheusServer) -> None:
+    """``start_early`` (run before the TUI is imported) costs no extra queries: the
+    first ``refresh`` returns its answer; a refresh over another window asks anew."""
+    refresher = LiveRefresher(_settings(prom.url), with_history=False)
+    try:
+        before = prom.requests_served()
+        refresher.start_early(300)
+        first = refresher.refresh(300)
+        assert first.pods and first.latency["ttft"].p99 is not None
+        assert prom.requests_served() - before == first.query_count
+        refresher.start_early(300)
+        other = refresher.refresh(900)  # the early answer is for 300 s: not used
+        assert other.window_seconds == 900
+        assert prom.requests_served() - before == 3 * first.query_count
+    finally:
+        refresher.close()

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from streamdash.core.snapshot import PodRow
 from streamdash.tui.app import StreamdashApp
 from streamdash.tui.dashboard import DashboardScreen
 from streamdash.tui.help import HelpScreen
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.pods import PodsPanel
-from streamdash.tui.panels.table import NavTable
+from streamdash.tui.panels.rowgrid import RowGrid
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
 from streamdash.tui.status import PANELS
@@ -48,8 +49,8 @@ def screen_text(app: StreamdashApp) -> str:
     return app.export_screenshot().replace("&#160;", " ")
 
 
-def pods_table(app: StreamdashApp) -> NavTable:
-    return dash(app).query_one("#pods-table", NavTable)
+def pods_table(app: StreamdashApp) -> RowGrid[PodRow]:
+    return dash(app).query_one("#pods-table", RowGrid)
 
 
 async def test_tab_and_number_keys_move_between_panels() -> None:
@@ -285,7 +286,7 @@ async def test_hostile_pod_name_renders_literally() -> None:
     app = make_app(refresher)
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_polls(pilot, refresher, 1)
-        cells = [str(pods_table(app).get_row_at(i)[0]) for i in range(4)]
+        cells = [str(pods_table(app).cells_at(i)[0]) for i in range(4)]
         assert HOSTILE_POD in cells
         assert "llama-[bold]x[/bold]" in screen_text(app)
 
@@ -297,18 +298,12 @@ async def test_quiet_refresh_does_not_rebuild_pods_table() -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_polls(pilot, refresher, 1)
         table = pods_table(app)
-        clears: list[int] = []
-        original = table.clear
-
-        def counting_clear(columns: bool = False) -> NavTable:
-            clears.append(1)
-            return original(columns)
-
-        table.clear = counting_clear  # type: ignore[method-assign]
         table.move_cursor(row=2)
+        await pilot.pause()
+        formatted = table.formatted
         await pilot.press("r")
         await wait_polls(pilot, refresher, 2)
-        assert clears == []
+        assert table.formatted == formatted  # equal rows: nothing formatted again
         assert table.cursor_row == 2
 
 

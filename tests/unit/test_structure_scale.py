@@ -207,7 +207,7 @@ def test_core_builds_a_5000_pod_snapshot_whose_fleet_is_the_sum_of_its_pods() ->
 
 def test_pods_panel_renders_5000_rows() -> None:
     from streamdash.tui.panels.pods import PodsPanel
-    from streamdash.tui.panels.table import NavTable
+    from streamdash.tui.panels.rowgrid import RowGrid
     from tests.tui.fixtures import ScriptedRefresher, sample_snapshot
     from tests.tui.helpers import make_app, wait_polls
 
@@ -221,7 +221,7 @@ def test_pods_panel_renders_5000_rows() -> None:
     async def scenario() -> tuple[int, str | None, str]:
         async with app.run_test(size=(160, 50)) as pilot:
             await wait_polls(pilot, refresher, 1)
-            table = app.dashboard.query_one("#pods-table", NavTable)
+            table = app.dashboard.query_one("#pods-table", RowGrid)
             table.move_cursor(row=N_PODS - 1)
             await pilot.pause()
             last = app.dashboard.query_one(PodsPanel).current_pod()

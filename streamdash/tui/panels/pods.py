@@ -1,8 +1,9 @@
 """Pods panel: one row per pod, worst first; sortable, filterable, Enter for details.
 
 Pod names are label values: they are shown as plain ``Text`` (never markup), made safe
-with ``format.safe_label``. A refresh whose rows equal the shown rows changes nothing;
-rows whose values changed are updated cell by cell when the pod order is unchanged.
+with ``format.safe_label``. The table is a ``RowGrid`` keyed by pod: a refresh whose rows
+equal the shown rows changes nothing, a changed row repaints its own line, a new order
+moves rows without rebuilding anything, and only the rows on screen are formatted.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from streamdash import format as fmt
 from streamdash.core.snapshot import PodRow, Snapshot
 from streamdash.settings import Thresholds
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
-from streamdash.tui.panels.table import NavTable
+from streamdash.tui.panels.rowgrid import GridColumn, RowGrid
 
 BAR_WIDTH = 6
 
@@ -49,6 +50,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("stream_p99", "stream p99", lambda r: r.stream_p99),
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
+POD_NAME_WIDTH = 63
+"""The widest a pod name gets in the table (a Kubernetes name's limit)."""
+
+
+def grid_columns() -> tuple[GridColumn, ...]:
+    """``COLUMNS`` as the grid draws them: the pod name left, every number right."""
+    return tuple(
+        GridColumn(c.key, c.label, right=c.key != "pod", max_width=POD_NAME_WIDTH) for c in COLUMNS
+    )
 
 
 def sort_rows(rows: tuple[PodRow, ...], column: str | None, descending: bool) -> list[PodRow]:
@@ -142,22 +152,25 @@ class PodsPanel(Panel):
         self.sort_descending = True
         self.filter_text = ""
         self.shown_rows: list[PodRow] = []
-        self._drawn_palette: Palette | None = None
+        self._palette: Palette | None = None
 
     def compose_body(self) -> ComposeResult:
         yield FilterInput(
             placeholder="filter pods by name (Enter keeps, Esc clears)", id="pods-filter"
         )
-        yield NavTable(id="pods-table")
+        yield RowGrid[PodRow](grid_columns(), self._cells, _pod_key, id="pods-table")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        table = self.query_one(NavTable)
-        for column in COLUMNS:
-            table.add_column(column.label, key=column.key)
+    def _cells(self, row: PodRow) -> list[Text]:
+        if self._palette is None:
+            self._palette = self.palette
+        return row_cells(row, self._palette, self.thresholds)
+
+    @property
+    def table(self) -> RowGrid[PodRow]:
+        return self.query_one("#pods-table", RowGrid)
 
     def focus_target(self) -> Widget:
-        return self.query_one(NavTable)
+        return self.table
 
     def data_key(self, snapshot: Snapshot) -> object:
         return snapshot.pods
@@ -175,27 +188,9 @@ class PodsPanel(Panel):
         )
         if wanted == self.shown_rows and not force:
             return
-        table = self.query_one(NavTable)
-        palette = self.palette
-        same_order = [r.pod for r in wanted] == [r.pod for r in self.shown_rows]
-        if same_order and not force:
-            for index, (old, new) in enumerate(zip(self.shown_rows, wanted, strict=True)):
-                if old == new:
-                    continue
-                for column, cell in zip(
-                    COLUMNS, row_cells(new, palette, self.thresholds), strict=True
-                ):
-                    table.update_cell(str(index), column.key, cell)
-        else:
-            cursor_pod = self.current_pod()
-            table.clear()
-            for index, row in enumerate(wanted):
-                table.add_row(*row_cells(row, palette, self.thresholds), key=str(index))
-            if cursor_pod is not None:
-                for index, row in enumerate(wanted):
-                    if row.pod == cursor_pod:
-                        table.move_cursor(row=index)
-                        break
+        if force:
+            self._palette = self.palette
+        self.table.set_rows(wanted, restyle=force)
         self.shown_rows = wanted
         self._update_labels()
 
@@ -213,14 +208,14 @@ class PodsPanel(Panel):
         else:
             arrow = "▼" if self.sort_descending else "▲"
             title += f" · by {_BY_KEY[self.sort_column].label} {arrow}"
-        self.border_title = Content(title)  # plain: the filter text is user input
+        if str(self.border_title) != title:  # an equal title repaints nothing
+            self.border_title = Content(title)  # plain: the filter text is user input
 
     def current_pod(self) -> str | None:
-        table = self.query_one(NavTable)
-        if not self.shown_rows or table.cursor_row is None:
+        table = self.table
+        if not self.shown_rows or not 0 <= table.cursor_row < table.row_count:
             return None
-        index = table.cursor_row
-        return self.shown_rows[index].pod if 0 <= index < len(self.shown_rows) else None
+        return self.shown_rows[table.cursor_row].pod
 
     def sort_by(self, column: str | None, descending: bool) -> None:
         """Sort by ``column`` (None: worst first, as the snapshot orders them)."""
@@ -239,17 +234,17 @@ class PodsPanel(Panel):
         self.filter_text = text
         self._apply(force=False)
 
-    @on(DataTable.HeaderSelected, "#pods-table")
-    def _header(self, event: DataTable.HeaderSelected) -> None:
+    @on(RowGrid.HeaderSelected, "#pods-table")
+    def _header(self, event: RowGrid.HeaderSelected) -> None:
         event.stop()
-        key = str(event.column_key.value)
+        key = event.column
         if key == self.sort_column:
             self.sort_by(key, not self.sort_descending)
         else:
             self.sort_by(key, _BY_KEY[key].descending_first)
 
-    @on(NavTable.SortRequested, "#pods-table")
-    def _sort_key(self, event: NavTable.SortRequested) -> None:
+    @on(RowGrid.SortRequested, "#pods-table")
+    def _sort_key(self, event: RowGrid.SortRequested) -> None:
         event.stop()
         if event.reverse_only:
             self.sort_by(self.sort_column, not self.sort_descending)
@@ -258,10 +253,10 @@ class PodsPanel(Panel):
         nxt = keys[(keys.index(self.sort_column) + 1) % len(keys)]
         self.sort_by(nxt, _BY_KEY[nxt].descending_first if nxt else True)
 
-    @on(DataTable.RowSelected, "#pods-table")
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    @on(RowGrid.RowSelected, "#pods-table")
+    def _selected(self, event: RowGrid.RowSelected) -> None:
         event.stop()
-        index = event.cursor_row
+        index = event.index
         if 0 <= index < len(self.shown_rows):
             self.post_message(self.PodChosen(self.shown_rows[index]))
 
@@ -275,7 +270,7 @@ class PodsPanel(Panel):
         event.stop()
         if not event.value.strip():
             self.query_one(FilterInput).remove_class("-open")
-        self.query_one(NavTable).focus()
+        self.table.focus()
 
     @on(FilterInput.Cancelled)
     def _filter_cancelled(self, event: FilterInput.Cancelled) -> None:
@@ -284,4 +279,8 @@ class PodsPanel(Panel):
         box.value = ""
         box.remove_class("-open")
         self.set_filter("")
-        self.query_one(NavTable).focus()
+        self.table.focus()
+
+
+def _pod_key(row: PodRow) -> str:
+    return row.pod
