@@ -17,7 +17,7 @@ from streamdash.config import ConfigError, Overrides, load_settings
 from streamdash.presets import preset_names
 from streamdash.settings import LoadBalancerSettings, Settings
 
-COMMANDS = ("tui", "demo", "snapshot", "check", "record", "advise")
+COMMANDS = ("tui", "demo", "snapshot", "check", "record", "replay", "advise")
 SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident")
 
 
@@ -88,7 +88,7 @@ def _bytes(text: str) -> int:
 
 
 def _time_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``record`` (streamdash.record)."""
+    """``record`` and ``replay`` (streamdash.record)."""
     rec = sub.add_parser("record", help="append snapshots to a recording file (headless)")
     _common(rec)
     rec.add_argument("file", metavar="FILE", help="recording (SQLite); created or continued")
@@ -104,6 +104,9 @@ def _time_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="SCENARIO[,NAME@DUR...]",
         help="record the embedded demo fleet (a scenario or a schedule)",
     )
+    rep = sub.add_parser("replay", help="the dashboard over a recording, JSON file or directory")
+    _common(rep)
+    rep.add_argument("path", metavar="FILE|DIR", help="recording, snapshot JSON, or a directory")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="streamdash",
         description="On-call dashboard for LLM services that stream tokens.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{tui,demo,snapshot,check,record,advise}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{tui,demo,snapshot,check,record,replay,advise}"
+    )
     tui = sub.add_parser("tui", help="open the dashboard (the default)")
     _common(tui)
     demo = sub.add_parser("demo", help="dashboard on an embedded simulated fleet")
@@ -174,6 +179,10 @@ def _require_source(settings: Settings) -> None:
 
 
 def _run_time_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "replay":
+        from streamdash.record.replay import run_replay
+
+        return run_replay(settings, Path(args.path))
     from streamdash.record.command import DEFAULT_MAX_BYTES, run_record
 
     def record(settings: Settings) -> int:
@@ -214,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from streamdash.commands import run_demo
 
             return run_demo(settings, args.scenario, args.pods, args.seed, serve_only=args.serve)
-        if args.command == "record":
+        if args.command in ("record", "replay"):
             return _run_time_command(args, settings)
         _require_source(settings)
         if args.command == "snapshot":

@@ -353,6 +353,8 @@ TOP_KEYS = (
     "fallback",
     "slo",
     "alertmanager_url",
+    "record_on_quit",
+    "session_snapshots",
 )
 
 
@@ -396,8 +398,13 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
                     promql.check_label_name(fields[key])
             except ValueError as exc:
                 raise doc.fail(key, _after_where(str(exc)), node) from None
-        elif key == "export_dir" and value is not None:
+        elif key in ("export_dir", "record_on_quit") and value is not None:
             fields[key] = str(base / os.path.expanduser(_typed(doc, key, node, value, "str")))
+        elif key == "session_snapshots" and value is not None:
+            count = _typed(doc, key, node, value, "num")
+            if not isinstance(count, int) or count < 1:
+                raise doc.fail(key, f"expected a whole number of at least 1, got {count!r}", node)
+            fields[key] = count
         elif key == "cpu_target_utilization" and value is not None:
             fields[key] = float(_typed(doc, key, node, value, "fraction"))
         elif key in ("window", "refresh", "history") and value is not None:

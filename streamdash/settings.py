@@ -163,6 +163,10 @@ class Settings:
     history_seconds: int = 3600
     theme: str = "streamdash-dark"
     export_dir: str | None = None
+    record_on_quit: str | None = None
+    """Write the session's snapshots here on quit (a recording file, or a directory)."""
+    session_snapshots: int = 720
+    """Snapshots the TUI keeps in memory for the timeline and ``R`` (oldest dropped)."""
     keymap: Mapping[str, str] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     load_balancers: tuple[LoadBalancerSettings, ...] = ()

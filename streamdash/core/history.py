@@ -25,6 +25,11 @@ def _values(snapshot: Snapshot) -> dict[str, float | None]:
     }
 
 
+def chart_values(snapshot: Snapshot) -> dict[str, float | None]:
+    """This snapshot's value of each chart series (``SERIES``); None when unknown."""
+    return _values(snapshot)
+
+
 def append_point(
     history: HistoryRaw | None, snapshot: Snapshot, keep_seconds: float, step_seconds: float
 ) -> HistoryRaw:

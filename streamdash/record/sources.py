@@ -31,7 +31,7 @@ class SnapshotList:
 
     def __init__(self, snapshots: list[Snapshot]) -> None:
         self.snapshots = sorted(snapshots, key=lambda s: s.taken_at)
-        self.frames = [Frame(s.taken_at, s.findings) for s in self.snapshots]
+        self.frames = [Frame.of(s) for s in self.snapshots]
 
     def __len__(self) -> int:
         return len(self.snapshots)

@@ -10,7 +10,10 @@ File format ``streamdash.recording`` version 1 (documented in the README, "Recor
   findings TEXT, body BLOB)`` with index ``snapshots_by_time(taken_at)``. ``body`` is
   the zlib-compressed UTF-8 JSON of the snapshot exactly as ``streamdash snapshot
   --format json`` writes it; ``findings`` is a JSON list of ``[id, severity, subject,
-  summary]`` (so a timeline needs no decompression); ``size`` is ``len(body)``.
+  summary]`` (so a timeline needs no decompression); ``chart`` a JSON object of the
+  charts' series values then (``ttft_p99``, ``stream_p99``, ``replicas``,
+  ``cpu_implied_replicas``; null = unknown) so replay draws the charts without
+  decompressing an hour of snapshots; ``size`` is ``len(body)``.
 
 Durability: WAL journal, ``synchronous=FULL``, one transaction per snapshot (insert and
 the pruning it causes), so a crash, SIGKILL or full disk loses at most the snapshot
@@ -22,12 +25,15 @@ near that size); ``retention_seconds`` drops snapshots older than that before th
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+import threading
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamdash.core.history import chart_values
 from streamdash.core.snapshot import SCHEMA, Finding, Snapshot
 from streamdash.export.json import iso, render_json
 from streamdash.export.load import SnapshotLoadError, loads_snapshot
@@ -44,6 +50,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     taken_at REAL NOT NULL,
     size INTEGER NOT NULL,
     findings TEXT NOT NULL,
+    chart TEXT NOT NULL DEFAULT '{}',
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_by_time ON snapshots (taken_at);
@@ -56,10 +63,15 @@ class RecordingError(Exception):
 
 @dataclass(frozen=True)
 class Frame:
-    """One recorded instant: when, and the findings then (without evidence)."""
+    """One recorded instant: when, the findings then (without evidence), chart values."""
 
     taken_at: float
     findings: tuple[Finding, ...]
+    chart: Mapping[str, float | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Frame:
+        return cls(snapshot.taken_at, snapshot.findings, chart_values(snapshot))
 
 
 def findings_column(findings: Sequence[Finding]) -> str:
@@ -67,6 +79,22 @@ def findings_column(findings: Sequence[Finding]) -> str:
     return json.dumps(
         [[f.id, f.severity, f.subject, f.summary] for f in findings], ensure_ascii=False
     )
+
+
+def chart_column(snapshot: Snapshot) -> str:
+    """The ``chart`` column: the charts' series values of ``snapshot`` (null = unknown)."""
+    values = {
+        k: None if v is None or not math.isfinite(v) else v
+        for k, v in chart_values(snapshot).items()
+    }
+    return json.dumps(values)
+
+
+def _chart(text: str) -> dict[str, float | None]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("chart is not an object")
+    return {str(k): None if v is None else float(v) for k, v in data.items()}
 
 
 def _findings(text: str) -> tuple[Finding, ...]:
@@ -166,8 +194,15 @@ class RecordingWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
-                "INSERT INTO snapshots (taken_at, size, findings, body) VALUES (?, ?, ?, ?)",
-                (snapshot.taken_at, len(body), findings_column(snapshot.findings), body),
+                "INSERT INTO snapshots (taken_at, size, findings, chart, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    snapshot.taken_at,
+                    len(body),
+                    findings_column(snapshot.findings),
+                    chart_column(snapshot),
+                    body,
+                ),
             )
             stored, count, dropped = self.stored_bytes + len(body), self.count + 1, 0
             if self.retention_seconds is not None:
@@ -228,19 +263,21 @@ class RecordingReader:
         if not path.is_file():
             raise RecordingError(f"{path}: no such file")
         try:
-            self._conn = sqlite3.connect(str(path), timeout=5.0)  # reads a live WAL too
+            # the TUI reads from its worker thread: one connection, used under a lock
+            self._conn = sqlite3.connect(str(path), timeout=5.0, check_same_thread=False)
             self.meta = _meta(self._conn)
             _check_meta(path, self.meta)
             rows = self._conn.execute(
-                "SELECT id, taken_at, findings FROM snapshots ORDER BY taken_at, id"
+                "SELECT id, taken_at, findings, chart FROM snapshots ORDER BY taken_at, id"
             ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise _fail(path, "read the recording", exc) from None
         self.ids: list[int] = [r[0] for r in rows]
+        self._lock = threading.Lock()
         try:
-            self.frames: list[Frame] = [Frame(r[1], _findings(r[2])) for r in rows]
+            self.frames: list[Frame] = [Frame(r[1], _findings(r[2]), _chart(r[3])) for r in rows]
         except (ValueError, IndexError, TypeError) as exc:
-            raise RecordingError(f"{path}: a findings column is damaged: {exc}") from None
+            raise RecordingError(f"{path}: a findings or chart column is damaged: {exc}") from None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -248,9 +285,10 @@ class RecordingReader:
     def snapshot(self, index: int) -> Snapshot:
         """The snapshot at ``index`` (0 = oldest), decompressed and loaded."""
         try:
-            row = self._conn.execute(
-                "SELECT body FROM snapshots WHERE id = ?", (self.ids[index],)
-            ).fetchone()
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT body FROM snapshots WHERE id = ?", (self.ids[index],)
+                ).fetchone()
         except sqlite3.DatabaseError as exc:
             raise _fail(self.path, "read a snapshot", exc) from None
         if row is None:

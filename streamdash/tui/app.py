@@ -8,6 +8,7 @@ the last snapshot stays on screen, every panel marked stale with the one-line er
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,7 +19,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -31,6 +32,7 @@ from streamdash.settings import Settings
 from streamdash.tui.bindings import (
     APP_BINDINGS,
     DASHBOARD_BINDINGS,
+    TIME_BINDINGS,
     next_window,
     window_label,
 )
@@ -42,6 +44,7 @@ from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
 from streamdash.tui.status import PANELS, age_text, one_line, panel_status
 from streamdash.tui.themes import DEFAULT_THEME, load_themes
+from streamdash.tui.time import TimeActions
 
 Clock = Callable[[], float]
 
@@ -62,13 +65,13 @@ class PollResult(Message):
         return isinstance(message, PollResult)
 
 
-class StreamdashApp(App[int]):
+class StreamdashApp(TimeActions):
     """The on-call dashboard. ``timed_polling=False`` polls only on ``r``/``w`` and once at
     start (tests); ``clock`` gives "now" for data ages (tests pin it)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "streamdash"
-    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS, *TIME_BINDINGS]
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class StreamdashApp(App[int]):
         self.keymap: dict[str, str] = dict(settings.keymap)
         self._refresh_lock = threading.Lock()
         self.polling_in_flight = False
+        self.init_time(settings.session_snapshots)
 
     def say(self, message: str, **options: object) -> None:
         """``notify`` with markup off: messages carry paths, names and label values."""
@@ -214,6 +218,7 @@ class StreamdashApp(App[int]):
         else:
             self.failure = None
             self.snapshot = message.snapshot
+            self.note_snapshot(message.snapshot)
             if message.description:
                 self.description = fmt.safe_label(message.description, 160)
             self.dashboard.show_snapshot(message.snapshot)
@@ -241,7 +246,10 @@ class StreamdashApp(App[int]):
         snap = self.snapshot
         namespace = self.settings.namespace or (snap.namespace if snap else None)
         text = Text()
-        if self.paused:
+        mode = self.mode_text()
+        if mode is not None:
+            text.append_text(mode)
+        elif self.paused:
             text.append(" PAUSED ", style="bold reverse")
         elif self.failure:
             text.append(" REFRESH FAILED ", style="bold reverse")
@@ -257,6 +265,7 @@ class StreamdashApp(App[int]):
 
     # ----- actions --------------------------------------------------------------------
     def action_quit_dashboard(self) -> None:
+        self.write_session_on_quit()
         self.exit(0)
 
     def action_help(self) -> None:
@@ -323,7 +332,7 @@ class StreamdashApp(App[int]):
     # ----- command palette ------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in APP_BINDINGS:
+        for binding in (*APP_BINDINGS, *TIME_BINDINGS):
             action = binding.action
             yield SystemCommand(
                 f"streamdash: {binding.description}",
@@ -343,6 +352,7 @@ class StreamdashApp(App[int]):
         await self.run_action(action, self.dashboard)
 
     def on_unmount(self) -> None:
+        self.write_session_on_quit()
         try:
             self.refresher.close()
         except Exception as exc:  # closing must not turn a clean quit into a traceback
@@ -353,6 +363,8 @@ def run_tui(settings: Settings, refresher: Refresher) -> int:
     """Run the dashboard until the user quits; return the exit code (0 on ``q``)."""
     app = StreamdashApp(settings, refresher)
     result = app.run()
+    if app.quit_note:
+        print(app.quit_note, file=sys.stderr)
     if app.return_code not in (None, 0):
         return app.return_code
     return result if isinstance(result, int) else 0

@@ -53,6 +53,49 @@ DETAIL_BINDINGS: list[Binding] = [
     Binding("k", "scroll_up", "Scroll up", show=False, id="detail_up"),
 ]
 
+TIME_BINDINGS: list[Binding] = [
+    Binding("T", "timeline", "Findings timeline", id="timeline"),
+    Binding("R", "record_session", "Write this session's snapshots", id="record_session"),
+]
+"""The session's past (streamdash.tui.time): anywhere on the dashboard."""
+
+REPLAY_BINDINGS: list[Binding] = [
+    Binding(
+        "left_square_bracket",
+        "replay_step(-1)",
+        "Previous snapshot",
+        key_display="[",
+        id="replay_back",
+    ),
+    Binding(
+        "right_square_bracket",
+        "replay_step(1)",
+        "Next snapshot",
+        key_display="]",
+        id="replay_forward",
+    ),
+    Binding(
+        "left_curly_bracket",
+        "replay_change(-1)",
+        "Previous change of findings",
+        key_display="{",
+        id="replay_previous_change",
+    ),
+    Binding(
+        "right_curly_bracket",
+        "replay_change(1)",
+        "Next change of findings",
+        key_display="}",
+        id="replay_next_change",
+    ),
+    Binding("g", "replay_goto", "Go to a time (02:14)", id="replay_goto"),
+    Binding("space", "replay_play", "Play / pause", id="replay_play"),
+    Binding(
+        "greater_than_sign", "replay_speed", "Speed 1x / 10x", key_display=">", id="replay_speed"
+    ),
+]
+"""Only in ``streamdash replay`` (the time cursor)."""
+
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("enter", "Open the selected pod or finding"),
     ("up / down", "Move inside a panel"),

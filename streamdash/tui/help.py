@@ -19,13 +19,17 @@ from streamdash.tui.bindings import (
     DASHBOARD_BINDINGS,
     DETAIL_BINDINGS,
     FIXED_KEYS,
+    REPLAY_BINDINGS,
     SCROLL_BINDINGS,
     TABLE_BINDINGS,
+    TIME_BINDINGS,
 )
 
 SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Anywhere", APP_BINDINGS),
     ("Dashboard", DASHBOARD_BINDINGS),
+    ("History", TIME_BINDINGS),
+    ("Replay (streamdash replay)", REPLAY_BINDINGS),
     ("Pods and findings tables", TABLE_BINDINGS),
     ("Latency, autoscaler, load-balancer panels", SCROLL_BINDINGS),
     ("Detail screens", DETAIL_BINDINGS),

@@ -1,0 +1,149 @@
+"""The dashboard's past: the session's snapshots kept in memory, written with ``R`` (or
+on quit when ``record_on_quit`` is set), the findings timeline (``T``), and opening the
+snapshot nearest a timeline entry. A mixin of ``StreamdashApp``; ``ReplayApp``
+overrides where the snapshots come from and how a time is opened.
+"""
+
+from __future__ import annotations
+
+import collections
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import App
+
+from streamdash import format as fmt
+from streamdash.core.snapshot import Snapshot
+from streamdash.core.timeline import HasFindings, TimelineEntry, nearest_index, timeline
+from streamdash.tui.screens.timeline import TimelineScreen, clock
+
+if TYPE_CHECKING:
+    from streamdash.settings import Settings
+    from streamdash.tui.dashboard import DashboardScreen
+
+DEFAULT_SESSION_SNAPSHOTS = 720
+"""Snapshots a session keeps in memory: an hour at the default 5 s refresh."""
+
+
+def session_file_name(now: datetime) -> str:
+    return f"streamdash-session-{now:%Y%m%d-%H%M%S}.sdrec"
+
+
+class TimeActions(App[int]):
+    """Session history, timeline and recording for the dashboard (see module doc)."""
+
+    settings: Settings
+    paused: bool
+    snapshot: Snapshot | None
+
+    if TYPE_CHECKING:
+
+        @property
+        def dashboard(self) -> DashboardScreen: ...
+
+        def say(self, message: str, **options: object) -> None: ...
+
+        def update_status(self) -> None: ...
+
+    def init_time(self, keep: int | None) -> None:
+        self.session: collections.deque[Snapshot] = collections.deque(
+            maxlen=max(1, keep or DEFAULT_SESSION_SNAPSHOTS)
+        )
+        self.backfill: list[Snapshot] = []
+        """Snapshots built from Prometheus's range queries for the hour before start."""
+        self.viewing: Snapshot | None = None
+        """A past snapshot shown instead of the newest (live dashboard, paused)."""
+        self.quit_note: str | None = None
+        """What ``record_on_quit`` wrote (printed after the screen is restored)."""
+
+    def note_snapshot(self, snapshot: Snapshot) -> None:
+        """A new live snapshot arrived: keep it; it replaces any past one on view."""
+        self.session.append(snapshot)
+        self.viewing = None
+
+    def past(self) -> list[Snapshot]:
+        """Every snapshot the session has, oldest first (backfill, then the session)."""
+        first = self.session[0].taken_at if self.session else float("inf")
+        return [s for s in self.backfill if s.taken_at < first] + list(self.session)
+
+    def mode_text(self) -> Text | None:
+        """The header's first piece when not live (None: the ordinary live header)."""
+        if self.viewing is None or not self.paused:
+            return None
+        return Text(f" PAUSED · viewing {clock(self.viewing.taken_at)} (p: live) ", "bold reverse")
+
+    # ----- timeline -------------------------------------------------------------------
+    def timeline_frames(self) -> list[HasFindings]:
+        return list(self.past())
+
+    def timeline_title(self) -> str:
+        n, b = len(self.session), len(self.backfill)
+        back = f" and {b} from Prometheus before start" if b else ""
+        return f"Findings timeline · {n} snapshots of this session{back} · Enter opens one"
+
+    def timeline_entries(self) -> tuple[TimelineEntry, ...]:
+        return timeline(self.timeline_frames())
+
+    def action_timeline(self) -> None:
+        if isinstance(self.screen, TimelineScreen):
+            return
+        self.push_screen(
+            TimelineScreen(self.timeline_entries(), self.timeline_title()), self._open_time
+        )
+
+    def _open_time(self, at: float | None) -> None:
+        if at is not None:
+            self.open_time(at)
+
+    def open_time(self, at: float) -> None:
+        """Show the session's snapshot nearest ``at`` (pausing the live dashboard)."""
+        past = self.past()
+        if not past:
+            self.say("No snapshots yet", severity="warning")
+            return
+        chosen = past[nearest_index([s.taken_at for s in past], at)]
+        self.paused = True
+        self.viewing = chosen
+        self.snapshot = chosen
+        self.dashboard.show_snapshot(chosen)
+        self.say(f"Showing the snapshot of {clock(chosen.taken_at)}; p goes back to live")
+        self.update_status()
+
+    # ----- recording ------------------------------------------------------------------
+    def _session_path(self, where: Path) -> Path:
+        if where.is_dir():
+            return where / session_file_name(datetime.now().astimezone())
+        return where
+
+    def write_session(self, where: Path) -> Path | None:
+        """Write the session's snapshots as a recording; one-line notice either way."""
+        from streamdash.record.store import RecordingError, write_recording
+
+        snapshots = self.past()
+        if not snapshots:
+            self.say("Nothing to write yet: no snapshot", severity="warning")
+            return None
+        path = self._session_path(where)
+        try:
+            write_recording(path, snapshots, source="streamdash session")
+        except RecordingError as exc:
+            self.say(fmt.safe_label(str(exc), 300), title="Recording failed", severity="error")
+            return None
+        self.say(f"{path} ({len(snapshots)} snapshots)", title="Recorded", timeout=8)
+        return path
+
+    def action_record_session(self) -> None:
+        directory = Path(self.settings.export_dir) if self.settings.export_dir else Path.cwd()
+        self.write_session(directory)
+
+    def write_session_on_quit(self) -> None:
+        """Once per session, when ``record_on_quit`` is set (q, or any other way out)."""
+        if self.settings.record_on_quit and self.quit_note is None:
+            path = self.write_session(Path(self.settings.record_on_quit))
+            self.quit_note = (
+                f"streamdash: wrote this session's snapshots to {path}"
+                if path
+                else f"streamdash: could not write the session to {self.settings.record_on_quit}"
+            )
