@@ -54,8 +54,10 @@ DETAIL_BINDINGS: list[Binding] = [
 ]
 
 TIME_BINDINGS: list[Binding] = [
-    Binding("T", "timeline", "Findings timeline", id="timeline"),
-    Binding("R", "record_session", "Write this session's snapshots", id="record_session"),
+    Binding("T", "timeline", "Findings timeline", show=False, id="timeline"),
+    Binding(
+        "R", "record_session", "Write this session's snapshots", show=False, id="record_session"
+    ),
 ]
 """The session's past (streamdash.tui.time): anywhere on the dashboard."""
 
