@@ -35,6 +35,17 @@ class HistogramSpec:
     """Multiply ``le`` and ``_sum`` by this to get seconds (Triton: 0.001)."""
     includes_ttft: bool = False
     """True when the 'stream' metric measures the whole request, TTFT included."""
+    fallbacks: tuple[str, ...] = ()
+    """Older names of the same histogram, tried per pod when it lacks ``metric``
+    (vLLM <= 0.10: ``vllm:time_per_output_token_seconds``)."""
+    per_request_mean: bool = False
+    """One observation per request, its mean (TGI, TRT-LLM, OTel per-token metrics):
+    long pauses are averaged away, so it never stands for a silence."""
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """``metric`` then its fallbacks (empty when the server exports none)."""
+        return (self.metric, *self.fallbacks) if self.metric else ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,9 @@ class Preset:
     """Gauge of requests being served; may carry matchers, e.g. ``x{state="active"}``."""
     description: str = ""
     notes: tuple[str, ...] = ()
+    model_labels: tuple[str, ...] = ()
+    """Labels naming the model a series is about (vLLM/SGLang ``model_name``, Triton
+    ``model`` + ``version``, OTel ``gen_ai_request_model``); empty: no model label."""
 
     def histogram(self, kind: str) -> HistogramSpec:
         """The spec for ``ttft``, ``stream``, ``itl`` or ``e2e``."""
@@ -86,6 +100,8 @@ class Thresholds:
     fd_warning: float = 0.8
     fd_critical: float = 0.9
     divergence_ratio: float = 1.5
+    blend_factor: float = 3.0
+    """latency-blend: a view mixing groups whose p99s differ by more than this factor."""
     connection_warning: float = 0.8
     """Share of a pod's LB session limit or FD budget that raises connection-ceiling."""
     disconnect_ratio: float = 0.01
@@ -173,6 +189,14 @@ class Settings:
     scrape: tuple[ScrapeTarget, ...] = ()
     fallback: str | None = None
     """``scrape`` to switch to direct scrape when Prometheus fails."""
+    model: str | None = None
+    """Only this model (the preset's first model label), ``--model``."""
+    group_by: tuple[str, ...] | None = None
+    """What groups are made of: ``workload`` (kube-state-metrics owners), ``model`` (the
+    preset's model labels) and/or label names. None: ``("workload", "model")``."""
+    ensembles: tuple[str, ...] = ()
+    """Triton ensembles: the fleet row sums only these models (their sub-models count
+    every request again)."""
     config_path: str | None = None
     slo: SloSettings = field(default_factory=SloSettings)
     alertmanager_url: str | None = None

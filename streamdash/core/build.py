@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 from streamdash.core.autoscaler import autoscalers
-from streamdash.core.carry import bucket_kinds
 from streamdash.core.findings import (
     divergence_findings,
     fd_findings,
@@ -14,6 +13,7 @@ from streamdash.core.findings import (
 )
 from streamdash.core.histogram import summarize
 from streamdash.core.lb import capacity, join_to_pods, lb_findings
+from streamdash.core.parts import HISTOGRAM_PARTS
 from streamdash.core.pods import fleet_pods, pod_rows
 from streamdash.core.raw import RawAnswers
 from streamdash.core.snapshot import (
@@ -41,7 +41,9 @@ def _latency(raw: RawAnswers, preset: Preset) -> dict[str, HistogramSummary]:
             e2e_raw=raw.histograms.get("e2e"),
             preset_name=preset.name,
         )
-        promql = next((q for name, q in raw.queries.items() if kind in bucket_kinds(name)), None)
+        hist = raw.histograms.get(kind)
+        part = hist.part if hist is not None and hist.part else HISTOGRAM_PARTS[kind]
+        promql = raw.queries.get(part)
         out[kind] = dataclasses.replace(summary, promql=promql) if promql else summary
     return out
 

@@ -12,32 +12,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from streamdash.core.raw import HISTOGRAM_KINDS, RawAnswers, SourceError
+from streamdash.core.parts import HISTOGRAM_PARTS, PANELS, PART_FIELDS, as_part
+from streamdash.core.raw import RawAnswers, SourceError
 from streamdash.core.snapshot import StalePart
-
-PART_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "pod_gauges": ("open_fds", "max_fds", "in_flight"),
-    "cpu": ("cpu_cores", "cpu_request_cores"),
-    "hpa": ("hpas", "pod_workloads"),
-    "history": ("history",),
-}
-"""Query parts and the RawAnswers fields they fill. Histogram parts are named
-``<kind>[+<kind>...]_buckets`` (kinds sharing one metric) and ``sum_count``."""
-
-PANELS: Mapping[str, str] = {
-    "sum_count": "latency",
-    "history": "latency",
-    "pod_gauges": "pods",
-    "cpu": "autoscaler",
-    "hpa": "autoscaler",
-}
-
-
-def bucket_kinds(part: str) -> tuple[str, ...]:
-    """Histogram kinds a ``*_buckets`` part fills (empty for other parts)."""
-    if not part.endswith("_buckets"):
-        return ()
-    return tuple(k for k in part[: -len("_buckets")].split("+") if k in HISTOGRAM_KINDS)
 
 
 def panel_of(part: str | None) -> str:
@@ -46,9 +23,8 @@ def panel_of(part: str | None) -> str:
         return "all"
     if part.startswith("lb"):
         return "lb"
-    if bucket_kinds(part):
-        return "latency"
-    return PANELS.get(part, "all")
+    known = as_part(part)
+    return PANELS.get(known, "all") if known is not None else "all"
 
 
 @dataclass(frozen=True)
@@ -97,20 +73,13 @@ def carry_forward(previous: Carried | None, current: RawAnswers) -> Carried:
         last = prev_good.get(part)
         if last is not None:
             good_at[part] = last
-        if prev_raw is not None:
-            for kind in bucket_kinds(part):
-                if kind in prev_raw.histograms:
-                    histograms[kind] = prev_raw.histograms[kind]
-            if part == "sum_count":
-                for kind, hist in histograms.items():
-                    old = prev_raw.histograms.get(kind)
-                    if old is not None:
-                        histograms[kind] = dataclasses.replace(
-                            hist,
-                            sum_rate_by_pod=old.sum_rate_by_pod,
-                            count_rate_by_pod=old.count_rate_by_pod,
-                        )
-            for name in PART_FIELDS.get(part, ()):
+        known = as_part(part)
+        if prev_raw is not None and known is not None:
+            if known in HISTOGRAM_PARTS.values():
+                for kind, hist in prev_raw.histograms.items():
+                    if hist.part == known:
+                        histograms[kind] = hist
+            for name in PART_FIELDS.get(known, ()):
                 changes[name] = getattr(prev_raw, name)
         stale.append(StalePart(part, panel_of(part), reason, last))
     raw = dataclasses.replace(current, histograms=histograms, **changes)  # type: ignore[arg-type]

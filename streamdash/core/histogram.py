@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from streamdash.core.raw import Buckets, HistogramRaw
+from streamdash.core.raw import Buckets, HistogramRaw, PodHistogram
 from streamdash.core.snapshot import PERCENTILES, BucketAdvice, HistogramSummary
 from streamdash.settings import HistogramSpec
 
@@ -156,6 +156,56 @@ def pod_quantile(
     if math.isnan(value):
         return None, False
     return value, overflowed
+
+
+def pod_p99(pod: PodHistogram | None, unit_seconds: float = 1.0) -> tuple[float | None, bool]:
+    """A server-computed pod p99 in seconds (None when unknown) and whether it is
+    overflowed: its rank (0.99 x the +Inf count) lies above the top finite bucket's
+    count, exactly the test ``histogram_quantile`` makes before returning the top bound."""
+    if pod is None or pod.p99 is None or math.isnan(pod.p99):
+        return None, False
+    over = False
+    top, count = pod.top_finite_rate, pod.count_rate
+    if top is not None and count is not None and not (math.isnan(top) or math.isnan(count)):
+        over = top < 0.99 * max(count, top)
+    value = pod.p99 if math.isinf(pod.p99) else pod.p99 * unit_seconds
+    return value, over
+
+
+def pod_histogram(buckets: Buckets) -> PodHistogram:
+    """What a server sends for one pod (``PodHistogram``), computed from its buckets:
+    what the direct-scrape source does locally."""
+    value = bucket_quantile(0.99, buckets)
+    finite = [v for le, v in buckets.items() if math.isfinite(le)]
+    return PodHistogram(
+        p99=None if math.isnan(value) else value,
+        top_finite_rate=max(finite) if finite else None,
+        count_rate=buckets.get(math.inf),
+    )
+
+
+def aggregate(
+    metric: str,
+    by_pod: Mapping[str, Buckets],
+    *,
+    per_pod: bool = True,
+    sum_rate: float | None = None,
+    count_rate: float | None = None,
+    groups: Mapping[tuple[tuple[str, str], ...], Buckets] | None = None,
+    part: str | None = None,
+) -> HistogramRaw:
+    """A ``HistogramRaw`` from per-pod buckets: the fleet sum, per-pod p99 inputs (when
+    ``per_pod``) and the given group buckets. Used where there is no server to aggregate
+    (direct scrape, hand-made test answers)."""
+    return HistogramRaw(
+        metric=metric,
+        fleet=fleet_buckets(by_pod) if by_pod else None,
+        pods={pod: pod_histogram(b) for pod, b in by_pod.items()} if per_pod else {},
+        groups=dict(groups or {}),
+        sum_rate=sum_rate,
+        count_rate=count_rate,
+        part=part,
+    )
 
 
 # --------------------------------------------------------------------------- buckets
@@ -336,10 +386,9 @@ def advise_buckets(
 
 
 def _mean_seconds(raw: HistogramRaw, unit_seconds: float) -> float | None:
-    if not raw.sum_rate_by_pod or not raw.count_rate_by_pod:
+    if raw.sum_rate is None or raw.count_rate is None or raw.count_rate <= 0:
         return None
-    total = sum(raw.count_rate_by_pod.values())
-    mean = sum(raw.sum_rate_by_pod.values()) / total * unit_seconds if total > 0 else math.nan
+    mean = raw.sum_rate / raw.count_rate * unit_seconds
     return mean if math.isfinite(mean) else None
 
 
@@ -347,16 +396,19 @@ def _rate(raw: HistogramRaw, fleet: Buckets) -> float | None:
     count = total_count(fleet)
     if count is not None:
         return count
-    if raw.count_rate_by_pod:
-        total = sum(raw.count_rate_by_pod.values())
-        return None if math.isnan(total) else total
+    if raw.count_rate is not None and not math.isnan(raw.count_rate):
+        return raw.count_rate
     return None
 
 
 def raw_fleet(raw: HistogramRaw) -> dict[float, float]:
-    """The fleet histogram of ``raw``: the source's fleet-wide rates when it sent only
-    those, else the sum of its pods' buckets."""
-    return dict(raw.fleet) if raw.fleet is not None else fleet_buckets(raw.by_pod)
+    """The fleet histogram of ``raw`` (empty when no data came back)."""
+    return dict(raw.fleet) if raw.fleet is not None else {}
+
+
+def has_data(raw: HistogramRaw | None) -> bool:
+    """True when ``raw`` carries fleet buckets."""
+    return raw is not None and bool(raw.fleet)
 
 
 def highest_occupied(buckets: Buckets) -> tuple[float, float] | None:
@@ -394,7 +446,7 @@ def summarize(
             subject=subject, metric=None, available=False, note=f"not exported by {server}"
         )
     notes = ["includes TTFT"] if spec.includes_ttft else []
-    if raw is None or not (raw.by_pod or raw.fleet):
+    if raw is None or not has_data(raw):
         return HistogramSummary(
             subject=subject,
             metric=spec.metric,
@@ -413,7 +465,7 @@ def summarize(
         and e2e_raw is not None
         and e2e_spec.metric is not None
         and e2e_spec.metric != spec.metric
-        and (e2e_raw.by_pod or e2e_raw.fleet)
+        and has_data(e2e_raw)
     ):
         e2e_fleet = scale_buckets(raw_fleet(e2e_raw), e2e_spec.unit_seconds)
     advice = advise_buckets(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from streamdash.core.histogram import pod_quantile
+from streamdash.core.histogram import pod_p99
 from streamdash.core.raw import RawAnswers
 from streamdash.core.snapshot import PodRow
 from streamdash.settings import Preset
@@ -21,7 +21,7 @@ def fleet_pods(raw: RawAnswers) -> list[str]:
     """
     names: set[str] = set()
     for hist in raw.histograms.values():
-        names.update(hist.by_pod)
+        names.update(hist.pods)
     names.update(raw.in_flight)
     names.update(raw.open_fds)
     names.update(raw.max_fds)
@@ -36,19 +36,15 @@ def _fd_utilization(open_fds: float | None, max_fds: float | None) -> float | No
 
 def _p99(raw: RawAnswers, kind: str, pod: str, preset: Preset) -> tuple[float | None, bool]:
     hist = raw.histograms.get(kind)
-    if hist is None or pod not in hist.by_pod:
+    if hist is None:
         return None, False
-    return pod_quantile(0.99, hist.by_pod[pod], preset.histogram(kind).unit_seconds)
+    return pod_p99(hist.pods.get(pod), preset.histogram(kind).unit_seconds)
 
 
 def _stream_rate(raw: RawAnswers, pod: str) -> float | None:
     hist = raw.histograms.get("stream")
-    if hist is None:
-        return None
-    buckets = hist.by_pod.get(pod)
-    if buckets is not None and float("inf") in buckets:
-        return buckets[float("inf")]
-    return hist.count_rate_by_pod.get(pod)
+    stats = hist.pods.get(pod) if hist is not None else None
+    return stats.count_rate if stats is not None else None
 
 
 def _pressure(row: PodRow) -> float:

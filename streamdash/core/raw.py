@@ -29,22 +29,58 @@ def frozen_map(values: Mapping[str, object] | None = None) -> Mapping[str, objec
     return MappingProxyType(dict(values or {}))
 
 
+GroupLabels = tuple[tuple[str, str], ...]
+"""One group's identity: sorted (label, value) pairs of the grouping labels (the model
+labels, ``group_by`` labels and, with kube-state-metrics, ``WORKLOAD_KIND_LABEL`` /
+``WORKLOAD_LABEL``). A label a series lacks is absent, as in PromQL's ``sum by``."""
+
+WORKLOAD_KIND_LABEL = "workload_kind"
+"""Label the pod -> workload join adds (``sources.kube.WORKLOAD_KIND_LABEL``)."""
+WORKLOAD_LABEL = "workload"
+"""Label the pod -> workload join adds: the workload's name (``sources.kube.WORKLOAD_LABEL``)."""
+
+
+@dataclass(frozen=True)
+class PodHistogram:
+    """One pod's histogram as the server aggregated it (rates over the window).
+
+    ``p99`` is ``histogram_quantile(0.99, sum by (pod, le) (rate(..._bucket)))`` in the
+    metric's own unit (None when unknown); ``top_finite_rate`` is the largest finite
+    bucket's rate (the max over finite ``le``, which the monotonicity fix makes the
+    top bucket's count) and ``count_rate`` the +Inf bucket's: together they say whether
+    the p99 lies in +Inf (see ``core.histogram.pod_p99``).
+    """
+
+    p99: float | None = None
+    top_finite_rate: float | None = None
+    count_rate: float | None = None
+
+
 @dataclass(frozen=True)
 class HistogramRaw:
-    """One classic histogram's per-pod rates over the window.
+    """One classic histogram over the window, aggregated as the views need it.
 
-    ``by_pod[pod][le]`` is ``rate(<metric>_bucket[window])`` summed by (pod, le).
-    ``sum_rate_by_pod`` / ``count_rate_by_pod`` are the rates of ``_sum`` / ``_count``
-    (absent when not fetched). The fleet histogram is the sum over pods, per ``le``.
+    ``fleet`` is ``sum by (le) (rate(<metric>_bucket[window]))`` over the fleet (None:
+    no data). ``groups`` the same summed by (le, group labels). ``pods`` per-pod p99 and
+    overflow inputs, only for kinds shown per pod (``PER_POD_KINDS``). ``sum_rate`` /
+    ``count_rate`` are the fleet's ``_sum`` / ``_count`` rates. A source never sends
+    per-pod buckets: the server (or the scrape source, locally) aggregates.
     """
 
     metric: str
-    by_pod: Mapping[str, Buckets]
-    sum_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
-    count_rate_by_pod: Mapping[str, float] = field(default_factory=dict)
     fleet: Buckets | None = None
-    """Fleet-wide bucket rates (``sum by (le)``) when the source asked only for those
-    (histograms no view shows per pod); ``by_pod`` is then empty. None: sum ``by_pod``."""
+    pods: Mapping[str, PodHistogram] = field(default_factory=dict)
+    groups: Mapping[GroupLabels, Buckets] = field(default_factory=dict)
+    sum_rate: float | None = None
+    count_rate: float | None = None
+    part: str | None = None
+    """The ``QueryPart`` value that filled it (kinds sharing a metric share one part)."""
+    metrics: tuple[str, ...] = ()
+    """Every metric name asked, preferred first (per-pod fallbacks); empty: ``metric``."""
+
+
+PER_POD_KINDS = frozenset({"ttft", "stream"})
+"""Histogram kinds shown per pod (the pods table's p99 columns); others are fleet-only."""
 
 
 WorkloadKind = Literal["Deployment", "StatefulSet", "LeaderWorkerSet", "DaemonSet"]
@@ -231,6 +267,8 @@ class RawAnswers:
     cpu_cores: Mapping[str, float] = field(default_factory=dict)
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
     in_flight: Mapping[str, float] = field(default_factory=dict)
+    pod_groups: Mapping[str, tuple[GroupLabels, ...]] = field(default_factory=dict)
+    """pod -> the groups (model / label / workload) whose series it exports."""
     hpas: tuple[HpaRaw, ...] = ()
     """Every HPA kube-state-metrics reports in scope (the core picks / compares)."""
     pod_workloads: Mapping[str, WorkloadRef] = field(default_factory=dict)

@@ -26,6 +26,8 @@ def _spec(raw: Any) -> HistogramSpec:
         metric=raw.get("metric"),
         unit_seconds=float(raw.get("unit_seconds", 1.0)),
         includes_ttft=bool(raw.get("includes_ttft", False)),
+        fallbacks=tuple(raw.get("fallbacks") or ()),
+        per_request_mean=bool(raw.get("per_request_mean", False)),
     )
 
 
@@ -45,4 +47,5 @@ def load_preset(name: str) -> Preset:
         in_flight=raw.get("in_flight"),
         description=str(raw.get("description", "")),
         notes=tuple(raw.get("notes") or ()),
+        model_labels=tuple(raw.get("model_labels") or ()),
     )

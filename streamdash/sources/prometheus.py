@@ -1,8 +1,10 @@
 """The Prometheus source: a constant number of PromQL queries per refresh -> RawAnswers.
 
-Queries (names are the keys of ``RawAnswers.queries`` and the ``part`` of errors):
-``<kinds>_buckets`` per distinct histogram metric, ``sum_count``, ``pod_gauges``,
-``cpu``, ``hpa`` and (``with_history``) ``history``: at most 9 requests, sent
+Queries (``QueryPart`` values: the keys of ``RawAnswers.queries`` and the ``part`` of
+errors): one ``<kind>_buckets`` per distinct histogram (its fleet and group buckets,
+``_sum``/``_count`` rates and, for TTFT and stream, each pod's p99 and overflow inputs,
+all aggregated by Prometheus), ``pod_gauges`` (with group membership), ``cpu``, ``hpa``
+and (``with_history``) ``history``: at most 8 requests whatever the pod count, sent
 concurrently, each bounded by the configured timeout. Nothing raises out of
 ``fetch``: a failed query becomes one ``SourceError`` line and its values stay absent.
 
@@ -14,6 +16,7 @@ directly so Prometheus's ``warnings`` and error bodies are not lost.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import socket
@@ -29,11 +32,17 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
+from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
+    PER_POD_KINDS,
+    WORKLOAD_KIND_LABEL,
+    WORKLOAD_LABEL,
+    GroupLabels,
     HistogramRaw,
     HistoryRaw,
     HpaRaw,
+    PodHistogram,
     RawAnswers,
     SeriesPoint,
     SourceError,
@@ -187,32 +196,50 @@ def _points(row: Mapping[str, Any]) -> tuple[SeriesPoint, ...]:
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """What the preset asks for: histogram metrics (deduped) and the in-flight gauge."""
+class _HistPlan:
+    """One histogram request: its metric chain and the kinds it fills."""
 
-    kinds_by_metric: Mapping[str, tuple[str, ...]]
+    metrics: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+    @property
+    def per_pod(self) -> bool:
+        return bool(PER_POD_KINDS.intersection(self.kinds))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the preset and settings ask for."""
+
+    histograms: Mapping[QueryPart, _HistPlan]
     in_flight: str | None
-    ttft: str | None
-    stream: str | None
+    ttft: tuple[str, ...] | None
+    stream: tuple[str, ...] | None
+    group_labels: tuple[str, ...] = ()
+    workloads: bool = False
 
 
 def _plan(settings: Settings) -> _Plan:
     preset = settings.preset
-    kinds_by_metric: dict[str, tuple[str, ...]] = {}
     if preset is None:
         return _Plan({}, None, None, None)
+    by_chain: dict[tuple[str, ...], tuple[str, ...]] = {}
     for kind in HISTOGRAM_KINDS:
-        metric = preset.histogram(kind).metric
-        if metric:
+        chain = preset.histogram(kind).metrics
+        for metric in chain:
             promql.check_metric_name(metric)
-            kinds_by_metric[metric] = (*kinds_by_metric.get(metric, ()), kind)
+        if chain:
+            by_chain[chain] = (*by_chain.get(chain, ()), kind)
     if preset.in_flight:
         promql.parse_metric_selector(preset.in_flight, "in_flight")
+    labels, workloads = promql.group_plan(settings)
     return _Plan(
-        kinds_by_metric=kinds_by_metric,
+        histograms={HISTOGRAM_PARTS[k[0]]: _HistPlan(c, k) for c, k in by_chain.items()},
         in_flight=preset.in_flight,
-        ttft=preset.ttft.metric,
-        stream=preset.stream.metric,
+        ttft=preset.ttft.metrics or None,
+        stream=preset.stream.metrics or None,
+        group_labels=labels,
+        workloads=workloads,
     )
 
 
@@ -233,7 +260,8 @@ class PrometheusSource:
                 f"prometheus.url must be http(s)://host[:port][/path], got {redact_url(prom.url)!r}"
             )
         self._settings = settings
-        self._scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
+        scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
+        self._scope = dataclasses.replace(scope, app=(*scope.app, *promql.model_matchers(settings)))
         self._plan = _plan(settings)
         self._timeout = float(prom.timeout_seconds)
         self.source_url = redact_url(prom.url).rstrip("/")
@@ -343,7 +371,7 @@ class PrometheusSource:
         return self._request("/api/v1/query_range", params)
 
     def _error(self, part: str, message: str) -> SourceError:
-        line = self._scrub(f"query {part!r} to {self.source_url}: {message}")
+        line = self._scrub(f"query {str(part)!r} to {self.source_url}: {message}")
         return SourceError(source=SOURCE, part=part, message=line)
 
     # -- fetch
@@ -352,19 +380,27 @@ class PrometheusSource:
         """Query name -> PromQL for one refresh (what ``fetch`` sends)."""
         scope, plan = self._scope, self._plan
         out: dict[str, str] = {}
-        for metric, kinds in plan.kinds_by_metric.items():
-            per_pod = promql.PER_POD_KINDS.intersection(kinds)
-            build = promql.bucket_rates if per_pod else promql.fleet_bucket_rates
-            out[f"{'+'.join(kinds)}_buckets"] = build(metric, scope, window_seconds)
-        if plan.kinds_by_metric:
-            out["sum_count"] = promql.sum_count_rates(
-                list(plan.kinds_by_metric), scope, window_seconds
+        for part, hist in plan.histograms.items():
+            out[part] = promql.histogram_query(
+                hist.metrics,
+                scope,
+                window_seconds,
+                per_pod=hist.per_pod,
+                group_labels=plan.group_labels,
+                workloads=plan.workloads,
             )
-        out["pod_gauges"] = promql.pod_gauges(plan.in_flight, scope)
-        out["cpu"] = promql.cpu(scope, window_seconds)
-        out["hpa"] = kube.kube_query(scope.cluster)
+        members = promql.group_members(
+            [h.metrics for h in plan.histograms.values()],
+            plan.in_flight,
+            scope,
+            plan.group_labels,
+        )
+        out[QueryPart.POD_GAUGES] = promql.pod_gauges(plan.in_flight, scope, members)
+        out[QueryPart.CPU] = promql.cpu(scope, window_seconds)
+        out[QueryPart.HPA] = kube.kube_query(scope.cluster)
         if with_history:
-            fleet = promql.fleet_pods(list(plan.kinds_by_metric), plan.in_flight, scope)
+            names = [m for h in plan.histograms.values() for m in h.metrics]
+            fleet = promql.fleet_pods(names, plan.in_flight, scope)
             if fleet:  # CPU-implied replicas over the scaled workload's pods only
                 fleet = kube.scaled_pods(fleet, scope.cluster, self._settings.hpa)
             history = promql.history(
@@ -377,7 +413,7 @@ class PrometheusSource:
                 self._settings.cpu_target_utilization,
             )
             if history:
-                out["history"] = history
+                out[QueryPart.HISTORY] = history
         return out
 
     def fetch(
@@ -444,53 +480,51 @@ class PrometheusSource:
         pod_label = self._scope.pod_label
 
         histograms: dict[str, HistogramRaw] = {}
-        sums = _tagged_by_pod(ok.get("sum_count", ()), pod_label)
-        for metric, kinds in self._plan.kinds_by_metric.items():
-            rows = ok.get(f"{'+'.join(kinds)}_buckets")
+        group_by = (
+            (*self._plan.group_labels, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL)
+            if self._plan.workloads
+            else self._plan.group_labels
+        )
+        for part, plan in self._plan.histograms.items():
+            rows = ok.get(part)
             if rows is None:
                 continue
-            per_pod = bool(promql.PER_POD_KINDS.intersection(kinds))
-            by_pod = _buckets_by_pod(rows, pod_label) if per_pod else {}
-            fleet_only = None if per_pod else _fleet_buckets(rows)
-            for kind in kinds:
-                histograms[kind] = HistogramRaw(
-                    metric=metric,
-                    by_pod=by_pod,
-                    sum_rate_by_pod=sums.get(f"sum:{metric}", {}),
-                    count_rate_by_pod=sums.get(f"count:{metric}", {}),
-                    fleet=fleet_only,
-                )
-        gauges = _tagged_by_pod(ok.get("pod_gauges", ()), pod_label)
-        fleet = {pod for h in histograms.values() for pod in h.by_pod} | set(
-            gauges.get("in_flight", {})
+            hist = _histogram(rows, plan, part, pod_label, group_by)
+            for kind in plan.kinds:
+                histograms[kind] = hist
+        gauges = _tagged_by_pod(ok.get(QueryPart.POD_GAUGES, ()), pod_label)
+        members = _members(ok.get(QueryPart.POD_GAUGES, ()), pod_label, self._plan.group_labels)
+        fleet = {pod for h in histograms.values() for pod in h.pods} | set(
+            gauges.get(promql.Piece.IN_FLIGHT, {})
         )
-        cpu = _tagged_by_pod(ok.get("cpu", ()), promql.K8S_POD_LABEL)
+        cpu = _tagged_by_pod(ok.get(QueryPart.CPU, ()), promql.K8S_POD_LABEL)
 
         def only_fleet(values: Mapping[str, float]) -> dict[str, float]:
             return {pod: v for pod, v in values.items() if pod in fleet}
 
         hpas: tuple[HpaRaw, ...] = ()
         workloads: dict[str, WorkloadRef] = {}
-        if "hpa" in ok:
-            hpas, workloads = _kube(ok["hpa"])
+        if QueryPart.HPA in ok:
+            hpas, workloads = _kube(ok[QueryPart.HPA])
         if not fleet and not any(a.error for a in answers.values()):
             notes.append(f"no pods export the preset's metrics within {self._describe_scope()}")
 
         history = None
-        if "history" in ok:
+        if QueryPart.HISTORY in ok:
             chosen_name = self._settings.hpa or (hpas[0].name if len(hpas) == 1 else None)
-            history = _history(ok["history"], step, chosen_name)
+            history = _history(ok[QueryPart.HISTORY], step, chosen_name)
         return RawAnswers(
             taken_at=at,
             window_seconds=window_seconds,
             source_kind=SOURCE,
             source_url=self.source_url,
             histograms=histograms,
-            open_fds=only_fleet(gauges.get("open_fds", {})),
-            max_fds=only_fleet(gauges.get("max_fds", {})),
-            cpu_cores=only_fleet(cpu.get("cpu", {})),
-            cpu_request_cores=only_fleet(cpu.get("cpu_request", {})),
-            in_flight=dict(gauges.get("in_flight", {})),
+            open_fds=only_fleet(gauges.get(promql.Piece.OPEN_FDS, {})),
+            max_fds=only_fleet(gauges.get(promql.Piece.MAX_FDS, {})),
+            cpu_cores=only_fleet(cpu.get(promql.Piece.CPU, {})),
+            cpu_request_cores=only_fleet(cpu.get(promql.Piece.CPU_REQUEST, {})),
+            in_flight=dict(gauges.get(promql.Piece.IN_FLIGHT, {})),
+            pod_groups=members,
             hpas=hpas,
             pod_workloads={pod: w for pod, w in workloads.items() if pod in fleet},
             history=history,
@@ -554,29 +588,76 @@ def _tagged_by_pod(
     return out
 
 
-def _buckets_by_pod(
-    rows: Iterable[Mapping[str, Any]], pod_label: str
-) -> dict[str, dict[float, float]]:
-    out: dict[str, dict[float, float]] = {}
+def _group_key(labels: Mapping[str, str], group_by: tuple[str, ...]) -> GroupLabels:
+    return tuple(sorted((name, labels[name]) for name in group_by if labels.get(name)))
+
+
+def _histogram(
+    rows: Iterable[Mapping[str, Any]],
+    plan: _HistPlan,
+    part: QueryPart,
+    pod_label: str,
+    group_by: tuple[str, ...],
+) -> HistogramRaw:
+    """One histogram part's tagged rows (see ``promql.histogram_query``)."""
+    fleet: dict[float, float] = {}
+    groups: dict[GroupLabels, dict[float, float]] = {}
+    per_pod: dict[str, dict[str, float | None]] = {}
+    totals: dict[str, float | None] = {}
+    piece = promql.Piece
     for row in rows:
         labels = _labels(row)
-        pod, le = labels.get(pod_label), _number(labels.get("le"))
-        value = _bucket_rate(row)
-        if pod and le is not None and value is not None:
-            buckets = out.setdefault(pod, {})
-            buckets[le] = buckets.get(le, 0.0) + value  # "1" and "1.0" are one bound
-    return out
+        tagged = labels.get(promql.PART_LABEL)
+        if tagged in (piece.FLEET, piece.GROUP):
+            le, value = _number(labels.get("le")), _bucket_rate(row)
+            if le is None or value is None:
+                continue
+            into = (
+                fleet
+                if tagged == piece.FLEET
+                else groups.setdefault(_group_key(labels, group_by), {})
+            )
+            into[le] = into.get(le, 0.0) + value  # "1" and "1.0" are one bound
+        elif tagged in (piece.SUM, piece.COUNT):
+            totals[tagged] = _instant(row)
+        elif tagged in (piece.POD_P99, piece.POD_TOP, piece.POD_COUNT):
+            pod = labels.get(pod_label)
+            if pod:
+                per_pod.setdefault(pod, {})[tagged] = _instant(row)
+    pods = {
+        pod: PodHistogram(
+            p99=v.get(piece.POD_P99),
+            top_finite_rate=v.get(piece.POD_TOP),
+            count_rate=v.get(piece.POD_COUNT),
+        )
+        for pod, v in per_pod.items()
+    }
+    return HistogramRaw(
+        metric=plan.metrics[0],
+        fleet=fleet or None,
+        pods=pods,
+        groups=groups,
+        sum_rate=totals.get(piece.SUM),
+        count_rate=totals.get(piece.COUNT),
+        part=part,
+        metrics=plan.metrics,
+    )
 
 
-def _fleet_buckets(rows: Iterable[Mapping[str, Any]]) -> dict[float, float] | None:
-    """``sum by (le)`` rows as le -> rate; None when nothing came back (no data)."""
-    out: dict[float, float] = {}
+def _members(
+    rows: Iterable[Mapping[str, Any]], pod_label: str, group_by: tuple[str, ...]
+) -> dict[str, tuple[GroupLabels, ...]]:
+    """pod -> its groups, from the ``member`` rows of ``pod_gauges``."""
+    out: dict[str, list[GroupLabels]] = {}
     for row in rows:
-        le = _number(_labels(row).get("le"))
-        value = _bucket_rate(row)
-        if le is not None and value is not None:
-            out[le] = out.get(le, 0.0) + value  # "1" and "1.0" are one bound
-    return out or None
+        labels = _labels(row)
+        pod = labels.get(pod_label)
+        if labels.get(promql.PART_LABEL) != promql.Piece.MEMBER or not pod:
+            continue
+        key = _group_key(labels, group_by)
+        if key not in out.setdefault(pod, []):
+            out[pod].append(key)
+    return {pod: tuple(sorted(keys)) for pod, keys in out.items()}
 
 
 def _kube(rows: Iterable[Mapping[str, Any]]) -> tuple[tuple[HpaRaw, ...], dict[str, WorkloadRef]]:

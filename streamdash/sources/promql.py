@@ -11,10 +11,15 @@ change the shape of a query.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+
+from streamdash.core.raw import WORKLOAD_KIND_LABEL, WORKLOAD_LABEL
+from streamdash.settings import Settings
 
 PART_LABEL = "streamdash_part"
 """Label added by ``tag`` to tell the parts of an ``or``-joined query apart."""
@@ -33,6 +38,8 @@ K8S_POD_LABEL = "pod"
 """The pod label of cAdvisor and kube-state-metrics series."""
 
 _METRIC_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_UTF8_METRIC_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:.]*")
+"""Prometheus 3 UTF-8 names as OTel writes them (dots); anything else must be quoted."""
 _LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _OPS = ("=~", "!~", "!=", "=")
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -63,11 +70,40 @@ def quote(value: str) -> str:
     return "".join(out)
 
 
-def check_metric_name(name: str) -> str:
-    """Return ``name`` if it is a valid metric name, else raise ValueError (one line)."""
-    if not _METRIC_RE.fullmatch(name):
-        raise ValueError(f"invalid metric name {name!r}")
+def unquote_metric(name: str) -> str:
+    """A metric name as written in config: ``"any name"`` (Prometheus 3 quoting) loses its
+    quotes; anything else is returned unchanged."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        value, _ = _read_string(name, 0, "metric")
+        return value
     return name
+
+
+def is_legacy_name(name: str) -> bool:
+    """True when ``name`` can be written bare in any PromQL (``[a-zA-Z_:][a-zA-Z0-9_:]*``)."""
+    return _METRIC_RE.fullmatch(name) is not None
+
+
+def check_metric_name(name: str) -> str:
+    """Return ``name`` if it is a usable metric name, else raise ValueError (one line).
+
+    Classic names, dotted Prometheus 3 UTF-8 names (``gen_ai.server.x_seconds``) and,
+    given in double quotes, any UTF-8 name without control characters are accepted;
+    the quotes are removed.
+    """
+    raw = name.strip()
+    if raw.startswith('"'):
+        try:
+            value = unquote_metric(raw)
+        except ValueError:
+            raise ValueError(f"invalid metric name {name!r}") from None
+        if value and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            return value
+        raise ValueError(f"invalid metric name {name!r}")
+    if not _UTF8_METRIC_RE.fullmatch(raw):
+        raise ValueError(f"invalid metric name {name!r}")
+    return raw
 
 
 def check_label_name(name: str) -> str:
@@ -185,25 +221,45 @@ def parse_matchers(text: str | None, where: str = "selector") -> tuple[Matcher, 
 
 
 def parse_metric_selector(text: str, where: str = "metric") -> tuple[str, tuple[Matcher, ...]]:
-    """Split ``name{a="b"}`` into its metric name and matchers (ValueError on bad input)."""
+    """Split ``name{a="b"}`` (or Prometheus 3's ``{"name", a="b"}``) into its metric name
+    and matchers (ValueError on bad input)."""
     text = text.strip()
+    if text.startswith('{"'):
+        value, end = _read_string(text, 1, where)
+        rest = text[end:].strip()
+        rest = rest[1:] if rest.startswith(",") else rest
+        return check_metric_name(quote(value)), parse_matchers("{" + rest, where)
+    if text.startswith('"'):
+        value, end = _read_string(text, 0, where)
+        name, tail = check_metric_name(quote(value)), text[end:].strip()
+        return name, (parse_matchers(tail, where) if tail else ())
     brace = text.find("{")
     name = text if brace < 0 else text[:brace].strip()
-    if not _METRIC_RE.fullmatch(name):
-        raise ValueError(f"{where}: invalid metric name {name!r}")
+    try:
+        check_metric_name(name)
+    except ValueError:
+        raise ValueError(f"{where}: invalid metric name {name!r}") from None
     matchers = () if brace < 0 else parse_matchers(text[brace:], where)
     return name, matchers
 
 
 def selector(metric: str, *groups: Sequence[Matcher]) -> str:
-    """``metric{m1,m2,...}``: the matchers of every group, in order (duplicates dropped)."""
+    """``metric{m1,m2,...}``: the matchers of every group, in order (duplicates dropped).
+
+    A name that is not a classic one (dots, Prometheus 3 UTF-8) is selected with a quoted
+    ``{__name__="..."}`` matcher, which Prometheus 3 (equal to ``{"name"}``), Prometheus 2
+    and VictoriaMetrics all read.
+    """
     seen: list[str] = []
     for group in groups:
         for m in group:
             text = m.render()
             if text not in seen:
                 seen.append(text)
-    return f"{check_metric_name(metric)}{{{','.join(seen)}}}" if seen else metric
+    if not is_legacy_name(metric):
+        check_metric_name(quote(metric) if not _UTF8_METRIC_RE.fullmatch(metric) else metric)
+        return "{" + ",".join([f"__name__={quote(metric)}", *seen]) + "}"
+    return f"{metric}{{{','.join(seen)}}}" if seen else metric
 
 
 def tag(expr: str, part: str) -> str:
@@ -242,51 +298,207 @@ class Scope:
         )
 
 
+# --------------------------------------------------------------------------- groups
+
+
+def group_plan(settings: Settings) -> tuple[tuple[str, ...], bool]:
+    """(group labels, join workloads?) from ``group_by`` (default workload + model)."""
+    preset = settings.preset
+    wanted = settings.group_by if settings.group_by is not None else ("workload", "model")
+    labels: list[str] = []
+    for item in wanted:
+        if item == "model":
+            labels += list(preset.model_labels) if preset else []
+        elif item != "workload":
+            labels.append(check_label_name(item))
+    return tuple(dict.fromkeys(labels)), "workload" in wanted
+
+
+def model_matchers(settings: Settings) -> tuple[Matcher, ...]:
+    """``--model NAME`` as a matcher on the preset's first model label (ValueError when
+    the preset has none)."""
+    if not settings.model:
+        return ()
+    labels = settings.preset.model_labels if settings.preset else ()
+    if not labels:
+        name = settings.preset.name if settings.preset else "this preset"
+        raise ValueError(f"--model: preset {name!r} has no model label (set group_by instead)")
+    return (eq(labels[0], settings.model),)
+
+
 # --------------------------------------------------------------------------- queries
 
 
-def bucket_rates(metric: str, scope: Scope, window_s: float) -> str:
-    """Per-pod, per-``le`` bucket rates of one classic histogram."""
-    sel = selector(f"{metric}_bucket", scope.app)
-    return f"sum by ({scope.pod_label}, le) (rate({sel}[{duration(window_s)}]))"
+NAMESPACE_LABEL = "namespace"
+"""The namespace label the pod joins match on (kube-prometheus convention)."""
 
 
-def fleet_bucket_rates(metric: str, scope: Scope, window_s: float) -> str:
-    """Fleet-wide, per-``le`` bucket rates: for histograms no view shows per pod."""
-    sel = selector(f"{metric}_bucket", scope.app)
-    return f"sum by (le) (rate({sel}[{duration(window_s)}]))"
+class Piece(StrEnum):
+    """The tagged pieces (``PART_LABEL`` values) inside one part's ``or``-joined query."""
+
+    FLEET = "fleet"
+    GROUP = "group"
+    POD_P99 = "pod_p99"
+    POD_TOP = "pod_top"
+    POD_COUNT = "pod_count"
+    SUM = "sum"
+    COUNT = "count"
+    MEMBER = "member"
+    OPEN_FDS = "open_fds"
+    MAX_FDS = "max_fds"
+    IN_FLIGHT = "in_flight"
+    CPU = "cpu"
+    CPU_REQUEST = "cpu_request"
 
 
-PER_POD_KINDS = frozenset({"ttft", "stream"})
-"""Histogram kinds shown per pod (the pods table's p99 columns); others are fleet-only."""
+def rate_chain(
+    metrics: Sequence[str],
+    suffix: str,
+    scope: Scope,
+    window_s: float,
+    extra: Sequence[Matcher] = (),
+) -> str:
+    """Per-series rates of ``<metric><suffix>``, each pod using the first metric of
+    ``metrics`` it exports (``a or on (namespace, pod) b``): a fleet mixing server
+    versions (vLLM <= 0.10's old inter-token name) keeps every pod, none counted twice.
+    Parenthesized when there is more than one metric."""
+    rates = [
+        f"rate({selector(f'{m}{suffix}', scope.app, extra)}[{duration(window_s)}])" for m in metrics
+    ]
+    if len(rates) == 1:
+        return rates[0]
+    return "(" + f" or on ({NAMESPACE_LABEL}, {scope.pod_label}) ".join(rates) + ")"
 
 
-def sum_count_rates(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
-    """Per-pod rates of every ``_sum`` and ``_count``, tagged ``sum:<metric>`` / ``count:<m>``."""
-    parts = []
-    for metric in metrics:
-        for suffix in ("sum", "count"):
-            sel = selector(f"{metric}_{suffix}", scope.app)
-            expr = f"sum by ({scope.pod_label}) (rate({sel}[{duration(window_s)}]))"
-            parts.append(tag(expr, f"{suffix}:{metric}"))
+def fleet_buckets(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
+    """The fleet's bucket rates: ``sum by (le)``."""
+    return f"sum by (le) ({rate_chain(metrics, '_bucket', scope, window_s)})"
+
+
+def with_workloads(expr: str, scope: Scope) -> str:
+    """``expr``'s series with the workload labels of their pod joined on (the
+    kube-state-metrics owner join of ``sources.kube.by_workload``); series of pods without
+    an owner stay, unlabelled (``or on (namespace, pod)``), so no pod drops out."""
+    from streamdash.sources import kube  # kube builds on this module's quoting
+
+    joined = kube.by_workload(expr, scope.cluster, pod_label=scope.pod_label)
+    return f"{joined} or on ({NAMESPACE_LABEL}, {scope.pod_label}) {expr}"
+
+
+def _group_by(labels: Sequence[str], workloads: bool) -> list[str]:
+    out = [check_label_name(label) for label in labels]
+    if workloads:
+        out += [WORKLOAD_KIND_LABEL, WORKLOAD_LABEL]
+    return list(dict.fromkeys(out))
+
+
+def group_buckets(
+    metrics: Sequence[str],
+    scope: Scope,
+    window_s: float,
+    labels: Sequence[str],
+    workloads: bool,
+) -> str | None:
+    """Bucket rates per group: ``sum by (le, <labels>[, workload labels])``; the workload
+    comes from the kube-state-metrics join (``with_workloads``). None without groups."""
+    by = _group_by(labels, workloads)
+    if not by:
+        return None
+    chain = rate_chain(metrics, "_bucket", scope, window_s)
+    if workloads:
+        chain = with_workloads(chain, scope)
+    return f"sum by (le, {', '.join(by)}) ({chain})"
+
+
+def pod_p99(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
+    """Each pod's p99, computed by the server."""
+    chain = rate_chain(metrics, "_bucket", scope, window_s)
+    return f"histogram_quantile(0.99, sum by ({scope.pod_label}, le) ({chain}))"
+
+
+def pod_top_bucket(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
+    """Each pod's top finite bucket rate: the max over finite ``le`` of the cumulative
+    rates (what ``histogram_quantile``'s monotonicity fix makes of the top bucket)."""
+    finite = (Matcher("le", "!=", "+Inf"),)
+    chain = rate_chain(metrics, "_bucket", scope, window_s, finite)
+    return f"max by ({scope.pod_label}) (sum by ({scope.pod_label}, le) ({chain}))"
+
+
+def pod_count(metrics: Sequence[str], scope: Scope, window_s: float) -> str:
+    """Each pod's +Inf bucket rate (its observations per second)."""
+    chain = rate_chain(metrics, "_bucket", scope, window_s, (eq("le", "+Inf"),))
+    return f"sum by ({scope.pod_label}) ({chain})"
+
+
+def fleet_rate(metrics: Sequence[str], suffix: str, scope: Scope, window_s: float) -> str:
+    """The fleet's rate of ``_sum`` or ``_count``."""
+    return f"sum({rate_chain(metrics, suffix, scope, window_s)})"
+
+
+def histogram_query(
+    metrics: Sequence[str],
+    scope: Scope,
+    window_s: float,
+    *,
+    per_pod: bool,
+    group_labels: Sequence[str] = (),
+    workloads: bool = False,
+) -> str:
+    """One request for one histogram: fleet buckets, group buckets, ``_sum``/``_count``
+    rates and (``per_pod``) each pod's p99, top-bucket and +Inf rates, each tagged with
+    its ``Piece``. Rows: buckets x (1 + groups) + 2 + 3 per pod, never buckets per pod."""
+    parts = [tag(fleet_buckets(metrics, scope, window_s), Piece.FLEET)]
+    groups = group_buckets(metrics, scope, window_s, group_labels, workloads)
+    if groups:
+        parts.append(tag(groups, Piece.GROUP))
+    parts.append(tag(fleet_rate(metrics, "_sum", scope, window_s), Piece.SUM))
+    parts.append(tag(fleet_rate(metrics, "_count", scope, window_s), Piece.COUNT))
+    if per_pod:
+        parts.append(tag(pod_p99(metrics, scope, window_s), Piece.POD_P99))
+        parts.append(tag(pod_top_bucket(metrics, scope, window_s), Piece.POD_TOP))
+        parts.append(tag(pod_count(metrics, scope, window_s), Piece.POD_COUNT))
     return union(parts)
 
 
-def pod_gauges(in_flight: str | None, scope: Scope) -> str:
+def group_members(
+    chains: Sequence[Sequence[str]],
+    in_flight: str | None,
+    scope: Scope,
+    labels: Sequence[str],
+) -> str | None:
+    """Which label groups (models...) each pod serves: ``group by (pod, <labels>)`` over
+    the histograms' ``_count`` series and the in-flight gauge. None without labels. (A
+    pod's workload comes from the kube-state-metrics join, ``RawAnswers.pod_workloads``.)"""
+    by = _group_by(labels, False)
+    if not by:
+        return None
+    series = [selector(f"{m}_count", scope.app) for chain in chains for m in chain]
+    if in_flight:
+        name, own = parse_metric_selector(in_flight, "in_flight")
+        series.append(selector(name, own, scope.app))
+    if not series:
+        return None
+    return f"group by ({scope.pod_label}, {', '.join(by)}) ({' or '.join(series)})"
+
+
+def pod_gauges(in_flight: str | None, scope: Scope, members: str | None = None) -> str:
     """``open_fds``, ``max_fds`` and (when the preset has one) ``in_flight`` by pod.
 
     FD gauges come from the client library's process collector, which carries none of
     the app's own labels: they are selected by namespace only (the caller keeps only the
     fleet's pods). The in-flight gauge gets its own matchers merged with the app scope.
+    ``members`` (``group_members``) rides along, tagged ``member``.
     """
     by = scope.pod_label
     parts = [
-        tag(f"max by ({by}) ({selector('process_open_fds', scope.cluster)})", "open_fds"),
-        tag(f"max by ({by}) ({selector('process_max_fds', scope.cluster)})", "max_fds"),
+        tag(f"max by ({by}) ({selector('process_open_fds', scope.cluster)})", Piece.OPEN_FDS),
+        tag(f"max by ({by}) ({selector('process_max_fds', scope.cluster)})", Piece.MAX_FDS),
     ]
     if in_flight:
         name, own = parse_metric_selector(in_flight, "in_flight")
-        parts.append(tag(f"sum by ({by}) ({selector(name, own, scope.app)})", "in_flight"))
+        parts.append(tag(f"sum by ({by}) ({selector(name, own, scope.app)})", Piece.IN_FLIGHT))
+    if members:
+        parts.append(tag(members, Piece.MEMBER))
     return union(parts)
 
 
@@ -304,7 +516,10 @@ def _cpu_requests(scope: Scope) -> str:
 def cpu(scope: Scope, window_s: float) -> str:
     """cAdvisor CPU cores by pod (no pod-cgroup ``""`` or pause ``POD`` series) and CPU requests."""
     return union(
-        [tag(_cpu_usage(scope, window_s), "cpu"), tag(_cpu_requests(scope), "cpu_request")]
+        [
+            tag(_cpu_usage(scope, window_s), Piece.CPU),
+            tag(_cpu_requests(scope), Piece.CPU_REQUEST),
+        ]
     )
 
 
@@ -322,6 +537,7 @@ def fleet_pods(metrics: Sequence[str], in_flight: str | None, scope: Scope) -> s
     series (one per bucket): the same pods, a fraction of the work at fleet scale.
     """
     parts = [f"group by ({scope.pod_label}) ({selector(f'{m}_count', scope.app)})" for m in metrics]
+    # every name of every fallback chain: a pod exporting only an old name still counts
     if in_flight:
         name, own = parse_metric_selector(in_flight, "in_flight")
         parts.append(f"group by ({scope.pod_label}) ({selector(name, own, scope.app)})")
@@ -336,15 +552,15 @@ def fleet_pods(metrics: Sequence[str], in_flight: str | None, scope: Scope) -> s
     return f"group by ({K8S_POD_LABEL}) ({expr})"
 
 
-def quantile(q: float, metric: str, matchers: Sequence[Matcher], window_s: float) -> str:
-    """``histogram_quantile(q, sum by (le) (rate(<metric>_bucket{...}[w])))``."""
-    sel = selector(f"{metric}_bucket", matchers)
-    return f"histogram_quantile({q:g}, sum by (le) (rate({sel}[{duration(window_s)}])))"
+def quantile(q: float, metrics: Sequence[str], scope: Scope, window_s: float) -> str:
+    """``histogram_quantile(q, sum by (le) (rate(<metric>_bucket{...}[w])))`` over the
+    scope's series (per-pod fallbacks as in ``rate_chain``)."""
+    return f"histogram_quantile({q:g}, {fleet_buckets(metrics, scope, window_s)})"
 
 
 def history(
-    ttft: str | None,
-    stream: str | None,
+    ttft: Sequence[str] | None,
+    stream: Sequence[str] | None,
     fleet: str | None,
     scope: Scope,
     window_s: float,
@@ -359,9 +575,9 @@ def history(
     """
     parts = []
     if ttft:
-        parts.append(tag(quantile(0.99, ttft, scope.app, window_s), "ttft_p99"))
+        parts.append(tag(quantile(0.99, ttft, scope, window_s), "ttft_p99"))
     if stream:
-        parts.append(tag(quantile(0.99, stream, scope.app, window_s), "stream_p99"))
+        parts.append(tag(quantile(0.99, stream, scope, window_s), "stream_p99"))
     named = (eq("horizontalpodautoscaler", hpa_name),) if hpa_name else ()
     current = selector(f"{HPA_PREFIX}status_current_replicas", scope.cluster, named)
     parts.append(tag(f"sum by (horizontalpodautoscaler) ({current})", "replicas"))
@@ -377,8 +593,8 @@ def history(
 
 def pod_history(
     pod: str,
-    ttft: str | None,
-    stream: str | None,
+    ttft: Sequence[str] | None,
+    stream: Sequence[str] | None,
     in_flight: str | None,
     scope: Scope,
     window_s: float,
@@ -387,11 +603,12 @@ def pod_history(
     ``cpu_cores``, ``in_flight``."""
     app_pod = (*scope.app, eq(scope.pod_label, pod))
     cluster_app_pod = (*scope.cluster, eq(scope.pod_label, pod))
+    one = dataclasses.replace(scope, app=app_pod)
     parts = []
     if ttft:
-        parts.append(tag(quantile(0.99, ttft, app_pod, window_s), "ttft_p99"))
+        parts.append(tag(quantile(0.99, ttft, one, window_s), "ttft_p99"))
     if stream:
-        parts.append(tag(quantile(0.99, stream, app_pod, window_s), "stream_p99"))
+        parts.append(tag(quantile(0.99, stream, one, window_s), "stream_p99"))
     parts.append(tag(f"max({selector('process_open_fds', cluster_app_pod)})", "open_fds"))
     k8s_pod = (eq(K8S_POD_LABEL, pod),)
     parts.append(tag(f"sum({_cpu_usage(scope, window_s, k8s_pod)})", "cpu_cores"))

@@ -35,8 +35,12 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from streamdash.core.histogram import aggregate
+from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
+    PER_POD_KINDS,
+    GroupLabels,
     HistogramRaw,
     HpaRaw,
     RawAnswers,
@@ -46,10 +50,16 @@ from streamdash.core.raw import (
 from streamdash.redact import redact_url
 from streamdash.settings import Preset, ScrapeTarget, Settings
 from streamdash.sources import kube
-from streamdash.sources.promql import Matcher, parse_matchers, parse_metric_selector
+from streamdash.sources.promql import (
+    Matcher,
+    group_plan,
+    model_matchers,
+    parse_matchers,
+    parse_metric_selector,
+)
 
 SOURCE_KIND = "scrape"
-ERROR_PART = "target"
+ERROR_PART = QueryPart.TARGET
 MAX_BODY_BYTES = 20_000_000
 """Answers longer than this are refused (a pod's /metrics is tens of kilobytes)."""
 ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"
@@ -243,27 +253,52 @@ def _each(
 def _histogram(
     rounds: Sequence[TargetRound],
     view_of: Callable[[ScrapeTarget], _View],
-    metric: str,
+    metrics: Sequence[str],
     selector: Sequence[Matcher],
+    group_by: Sequence[str],
+    per_pod: bool,
+    part: str,
+    members: dict[str, set[GroupLabels]],
 ) -> HistogramRaw:
+    """The same aggregates Prometheus computes for ``promql.histogram_query``, locally:
+    each pod uses the first metric of ``metrics`` it exports (per-pod fallbacks)."""
     by_pod: dict[str, dict[float, float]] = defaultdict(dict)
-    for view, labels, rate in _each(rounds, view_of, f"{metric}_bucket", True, selector):
-        try:
-            le = float(labels["le"])
-        except (KeyError, ValueError):
-            continue
-        pod = by_pod[view.pod(labels)]
-        pod[le] = pod.get(le, 0.0) + rate
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for suffix, into in (("_sum", sums), ("_count", counts)):
-        for view, labels, rate in _each(rounds, view_of, metric + suffix, True, selector):
-            _add(into, view.pod(labels), rate)
-    return HistogramRaw(
-        metric=metric,
-        by_pod={pod: dict(buckets) for pod, buckets in by_pod.items()},
-        sum_rate_by_pod=sums,
-        count_rate_by_pod=counts,
+    groups: dict[GroupLabels, dict[float, float]] = defaultdict(dict)
+    chosen: dict[str, str] = {}
+    for metric in metrics:
+        seen: set[str] = set()
+        for view, labels, rate in _each(rounds, view_of, f"{metric}_bucket", True, selector):
+            pod_name = view.pod(labels)
+            if chosen.get(pod_name, metric) != metric:
+                continue
+            seen.add(pod_name)
+            try:
+                le = float(labels["le"])
+            except (KeyError, ValueError):
+                continue
+            pod = by_pod[pod_name]
+            pod[le] = pod.get(le, 0.0) + rate
+            key = tuple(sorted((g, labels[g]) for g in group_by if labels.get(g)))
+            if group_by:
+                group = groups[key]
+                group[le] = group.get(le, 0.0) + rate
+                members.setdefault(pod_name, set()).add(key)
+        for pod_name in seen:
+            chosen.setdefault(pod_name, metric)
+    totals: dict[str, float] = {}
+    for suffix in ("_sum", "_count"):
+        for metric in metrics:
+            for view, labels, rate in _each(rounds, view_of, metric + suffix, True, selector):
+                if chosen.get(view.pod(labels)) == metric:
+                    _add(totals, suffix, rate)
+    return aggregate(
+        metrics[0],
+        {pod: dict(buckets) for pod, buckets in by_pod.items()},
+        per_pod=per_pod,
+        sum_rate=totals.get("_sum"),
+        count_rate=totals.get("_count"),
+        groups={key: dict(b) for key, b in groups.items()},
+        part=part,
     )
 
 
@@ -294,6 +329,17 @@ class ScrapedFields:
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
     hpas: tuple[HpaRaw, ...] = ()
     pod_workloads: Mapping[str, WorkloadRef] = field(default_factory=dict)
+    pod_groups: Mapping[str, tuple[GroupLabels, ...]] = field(default_factory=dict)
+
+
+def _chains(preset: Preset) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Metric chain (name and fallbacks) -> the histogram kinds it fills."""
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for kind in HISTOGRAM_KINDS:
+        chain = preset.histogram(kind).metrics
+        if chain:
+            out[chain] = (*out.get(chain, ()), kind)
+    return out
 
 
 def answers_from_rounds(
@@ -310,11 +356,23 @@ def answers_from_rounds(
     app_views = {r.target: _View(r.target, settings.namespace, app_pod_labels) for r in rounds}
     k8s_views = {r.target: _View(r.target, settings.namespace, k8s_pod_labels) for r in rounds}
     selector = parse_matchers(settings.selector)
-    histograms = {}
-    for kind in HISTOGRAM_KINDS:
-        metric = preset.histogram(kind).metric
-        if metric:
-            histograms[kind] = _histogram(rounds, app_views.__getitem__, metric, selector)
+    selector = (*selector, *model_matchers(settings))
+    group_by, _workloads = group_plan(settings)
+    members: dict[str, set[GroupLabels]] = {}
+    histograms: dict[str, HistogramRaw] = {}
+    for chain, kinds in _chains(preset).items():
+        hist = _histogram(
+            rounds,
+            app_views.__getitem__,
+            chain,
+            selector,
+            group_by,
+            bool(PER_POD_KINDS.intersection(kinds)),
+            HISTOGRAM_PARTS[kinds[0]],
+            members,
+        )
+        for kind in kinds:
+            histograms[kind] = hist
     open_fds: dict[str, float] = {}
     max_fds: dict[str, float] = {}
     for name, into in ((OPEN_FDS, open_fds), (MAX_FDS, max_fds)):
@@ -339,7 +397,7 @@ def answers_from_rounds(
         for pod, cores in kube.read_cpu_requests([sample], view.pod).items():
             _add(requests, pod, cores)
     kube_samples = [sample for _, sample in samples]
-    fleet = {pod for h in histograms.values() for pod in h.by_pod} | set(in_flight)
+    fleet = {pod for h in histograms.values() for pod in h.pods} | set(in_flight) | set(members)
     fleet |= set(open_fds) | set(max_fds)
     workloads = kube.read_owners(kube_samples, lambda labels: labels.get("pod"))
     return ScrapedFields(
@@ -351,6 +409,7 @@ def answers_from_rounds(
         cpu_request_cores=requests,
         hpas=kube.read_hpas(kube_samples),
         pod_workloads={pod: w for pod, w in workloads.items() if pod in fleet},
+        pod_groups={pod: tuple(sorted(keys)) for pod, keys in members.items()},
     )
 
 
@@ -496,6 +555,7 @@ class ScrapeSource:
             cpu_request_cores=fields.cpu_request_cores,
             hpas=fields.hpas,
             pod_workloads=fields.pod_workloads,
+            pod_groups=fields.pod_groups,
         )
 
     def _baseline(self, target: ScrapeTarget, cur: Scrape, window_seconds: int) -> Scrape | None:
@@ -512,23 +572,18 @@ class ScrapeSource:
     def _queries(self) -> dict[str, str]:
         """Part name -> what was read, with the Prometheus source's part names."""
         n = len(self.targets)
-        kinds_by_metric: dict[str, list[str]] = {}
-        for kind in HISTOGRAM_KINDS:
-            metric = self.preset.histogram(kind).metric
-            if metric:
-                kinds_by_metric.setdefault(metric, []).append(kind)
-        out = {}
-        for metric, kinds in kinds_by_metric.items():
-            out[f"{'+'.join(kinds)}_buckets"] = (
-                f"{metric}_bucket: increase over the window, {n} targets, by (pod, le)"
+        out: dict[str, str] = {}
+        for chain, kinds in _chains(self.preset).items():
+            names = " or ".join(f"{m}_bucket" for m in chain)
+            out[HISTOGRAM_PARTS[kinds[0]]] = (
+                f"{names}: increase over the window, {n} targets; fleet, group and "
+                "per-pod p99 computed locally"
             )
-        if kinds_by_metric:
-            out["sum_count"] = "_sum and _count: increase over the window, by pod"
         gauges = ", ".join(x for x in (OPEN_FDS, MAX_FDS, self.preset.in_flight) if x)
-        out["pod_gauges"] = f"{gauges}: last scrape of {n} targets"
-        out["cpu"] = (
+        out[QueryPart.POD_GAUGES] = f"{gauges}: last scrape of {n} targets"
+        out[QueryPart.CPU] = (
             f"{CPU_COUNTER} (container not '' or 'POD'): increase over the window; "
             f'{CPU_REQUESTS}{{resource="cpu"}}: last scrape'
         )
-        out["hpa"] = f"{HPA_PREFIX}*: last scrape"
+        out[QueryPart.HPA] = f"{HPA_PREFIX}*: last scrape"
         return out

@@ -103,39 +103,75 @@ def _by_pod(rows: list[dict[str, Any]]) -> dict[str, float]:
 def _all_pods(raw: RawAnswers) -> set[str]:
     pods: set[str] = set()
     for h in raw.histograms.values():
-        pods |= set(h.by_pod) | set(h.sum_rate_by_pod) | set(h.count_rate_by_pod)
+        pods |= set(h.pods)
     for values in (raw.open_fds, raw.max_fds, raw.cpu_cores, raw.cpu_request_cores, raw.in_flight):
         pods |= set(values)
     return pods
 
 
-def test_bucket_rates_equal_prometheus_own_answer(
+def _le_map(rows: list[dict[str, Any]]) -> dict[float, float]:
+    return {float(row["metric"]["le"]): float(row["value"][1]) for row in rows}
+
+
+def test_server_aggregates_equal_prometheus_own_answer(
     prom: PrometheusServer, fetch: Callable[..., RawAnswers]
 ) -> None:
+    """Fleet buckets, per-pod p99 and its overflow inputs, _sum/_count: each equals
+    Prometheus's own PromQL for the same selector; no per-pod buckets come back."""
     raw = fetch(namespace="llm", selector='model_name="llama"', with_history=False)
     assert raw.errors == ()
+    sel = 'namespace="llm",model_name="llama"'
     for kind, metric in (
         ("ttft", "vllm:time_to_first_token_seconds"),
         ("stream", "vllm:request_decode_time_seconds"),
     ):
-        expected = _by_pod_le(
-            prom.query(
-                f'sum by (pod, le) (rate({metric}_bucket{{namespace="llm",model_name="llama"}}'
-                "[5m]))",
-                at=END,
-            )
-        )
         got = raw.histograms[kind]
         assert got.metric == metric
-        assert len(got.by_pod) == BIG.pods
-        assert {pod: dict(b) for pod, b in got.by_pod.items()} == expected
-        count = _by_pod(
-            prom.query(f'sum by (pod) (rate({metric}_count{{namespace="llm"}}[5m]))', at=END)
+        rate = f"rate({metric}_bucket{{{sel}}}[5m])"
+        assert got.fleet == _le_map(prom.query(f"sum by (le) ({rate})", at=END))
+        p99 = _by_pod(prom.query(f"histogram_quantile(0.99, sum by (pod, le) ({rate}))", at=END))
+        assert len(got.pods) == BIG.pods
+        assert {pod: h.p99 for pod, h in got.pods.items()} == p99
+        inf = _by_pod(
+            prom.query(f'sum by (pod) (rate({metric}_bucket{{{sel},le="+Inf"}}[5m]))', at=END)
         )
-        assert {p: v for p, v in count.items() if p in got.by_pod} == dict(got.count_rate_by_pod)
+        assert {pod: h.count_rate for pod, h in got.pods.items()} == inf
+        per_le = _by_pod_le(prom.query(f"sum by (pod, le) ({rate})", at=END))
+        top = {pod: max(v for le, v in b.items() if math.isfinite(le)) for pod, b in per_le.items()}
+        assert {pod: h.top_finite_rate for pod, h in got.pods.items()} == top
+        (count,) = prom.query(f"sum(rate({metric}_count{{{sel}}}[5m]))", at=END)
+        (total,) = prom.query(f"sum(rate({metric}_sum{{{sel}}}[5m]))", at=END)
+        assert got.count_rate == float(count["value"][1])
+        assert got.sum_rate == float(total["value"][1])
     assert set(raw.histograms) == {"ttft", "stream", "itl", "e2e"}
-    assert all(len(b) == 23 for b in raw.histograms["ttft"].by_pod.values())  # 22 + +Inf
-    assert all(math.inf in b for b in raw.histograms["itl"].by_pod.values())
+    assert len(raw.histograms["ttft"].fleet or {}) == 23  # 22 + +Inf
+    assert raw.histograms["itl"].pods == {}  # fleet-only
+    assert math.inf in (raw.histograms["itl"].fleet or {})
+
+
+def test_overflowed_pod_p99_flag_matches_prometheus(tmp_path: Path) -> None:
+    """A pod whose p99 lies in +Inf is flagged from the server's top-bucket and +Inf
+    rates; Prometheus then answers the top finite bound for it."""
+    from tests.support.fleet import SHORT_STREAM_BUCKETS
+
+    spec = FleetSpec(pods=3, namespace="ovf", stream_buckets=SHORT_STREAM_BUCKETS, hpa=None)
+    series, types = fleet_series(spec, END, duration_s=600, step_s=15)
+    server = start_prometheus(tmp_path, openmetrics=openmetrics_text(series, types))
+    source = PrometheusSource(_settings(server.url, namespace="ovf"))
+    try:
+        raw = source.fetch(WINDOW, with_history=False, now=END)
+    finally:
+        source.close()
+        server.stop()
+    from streamdash.core.histogram import pod_p99
+
+    stream = raw.histograms["stream"]
+    assert len(stream.pods) == 3
+    for pod in stream.pods.values():
+        assert pod.p99 == SHORT_STREAM_BUCKETS[-1]
+        assert pod_p99(pod) == (SHORT_STREAM_BUCKETS[-1], True)
+    for pod in raw.histograms["ttft"].pods.values():
+        assert pod_p99(pod)[1] is False
 
 
 def test_query_count_is_constant_and_what_prometheus_served(
@@ -147,7 +183,7 @@ def test_query_count_is_constant_and_what_prometheus_served(
         raw = fetch(namespace=namespace, selector='model_name="llama"')
         served = prom.requests_served() - before
         assert raw.errors == ()
-        assert len(raw.histograms["ttft"].by_pod) == pods
+        assert len(raw.histograms["ttft"].pods) == pods
         assert raw.query_count == served == len(raw.queries)
         counts.append(raw.query_count)
     assert counts[0] == counts[1] <= 10
@@ -256,7 +292,7 @@ def test_label_values_with_quotes_backslashes_and_newlines(
     escaped = ODD_MODEL.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     raw = fetch(namespace="odd", selector=f'model_name="{escaped}"')
     assert raw.errors == ()
-    assert set(raw.histograms["ttft"].by_pod) == set(main_pods(ODD))
+    assert set(raw.histograms["ttft"].pods) == set(main_pods(ODD))
 
 
 def test_in_flight_with_its_own_matchers(prom: PrometheusServer) -> None:
@@ -403,7 +439,7 @@ def test_bearer_token_and_tenant_header_reach_the_server(proxy: _Proxy) -> None:
     finally:
         source.close()
     assert raw.errors == ()
-    assert len(raw.histograms["ttft"].by_pod) == BIG.pods
+    assert len(raw.histograms["ttft"].pods) == BIG.pods
     assert len(proxy.seen) == raw.query_count
     for headers in proxy.seen:
         assert headers["Authorization"] == f"Bearer {TOKEN}"

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from streamdash.core.histogram import bucket_quantile, fleet_buckets
+from streamdash.core.histogram import bucket_quantile
 from streamdash.core.raw import RawAnswers
 from streamdash.demo import RunningFleet, demo_settings, start_fleet
 from streamdash.demo.server import Endpoint
@@ -80,10 +80,13 @@ def test_scrape_source_returns_the_fleets_pods_with_every_field(fleet: RunningFl
             assert raw.cpu_cores[name] > 0
         for kind in ("ttft", "stream", "itl", "e2e"):
             hist = raw.histograms[kind]
-            assert hist.by_pod and set(hist.by_pod) <= set(pods)
-            assert all(math.inf in b for b in hist.by_pod.values())
-            assert hist.count_rate_by_pod and hist.sum_rate_by_pod
-        assert max(raw.histograms["stream"].by_pod[next(iter(pods))]) == math.inf
+            assert hist.fleet and math.inf in hist.fleet
+            assert hist.count_rate and hist.sum_rate
+            if kind in ("ttft", "stream"):  # shown per pod: per-pod p99 inputs, no buckets
+                assert hist.pods and set(hist.pods) <= set(pods)
+                assert all(p.count_rate is not None for p in hist.pods.values())
+            else:
+                assert hist.pods == {}
         (hpa,) = raw.hpas
         assert (hpa.name, hpa.current_replicas) == (fleet.hpa_name, replicas)
         assert hpa.target_metric == "s0-prometheus"
@@ -125,7 +128,7 @@ def test_garbage_and_dead_targets_are_errors_and_the_rest_still_counts(
             with fleet.model.lock:
                 names = {p.name for p in fleet.model.pods()}
             assert set(raw.open_fds) == names
-            assert raw.histograms["ttft"].by_pod
+            assert raw.histograms["ttft"].pods
             assert raw.query_count == len(settings.scrape)
     finally:
         garbage.stop()
@@ -168,17 +171,19 @@ def test_percentiles_from_scrape_deltas_equal_prometheus(
         for kind in ("ttft", "stream", "itl"):
             metric = settings.preset.histogram(kind).metric  # type: ignore[union-attr]
             delta = f"({metric}_bucket @ {t_b:.3f} - {metric}_bucket @ {t_a:.3f})"
-            ours = fleet_buckets(raw.histograms[kind].by_pod)
+            ours = dict(raw.histograms[kind].fleet or {})
             for q in (0.5, 0.9, 0.99):
                 (answer,) = prom.query(f"histogram_quantile({q}, sum by (le) {delta})", at=t_b)
                 expected = float(answer["value"][1])
                 assert bucket_quantile(q, ours) == pytest.approx(expected, rel=1e-9), (kind, q)
                 compared += 1
+            if kind == "itl":
+                continue  # fleet-only
             per_pod = prom.query(f"histogram_quantile(0.99, sum by (pod, le) {delta})", at=t_b)
-            assert len(per_pod) == len(raw.histograms[kind].by_pod)
+            assert len(per_pod) == len(raw.histograms[kind].pods)
             for series in per_pod:
                 pod = series["metric"]["pod"]
-                mine = bucket_quantile(0.99, raw.histograms[kind].by_pod[pod])
+                mine = raw.histograms[kind].pods[pod].p99
                 assert mine == pytest.approx(float(series["value"][1]), rel=1e-9)
         assert compared == 9
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from streamdash.core.raw import HistogramRaw, HpaRaw, RawAnswers
+from streamdash.core.histogram import aggregate
+from streamdash.core.raw import HpaRaw, RawAnswers
 
 INF = math.inf
 TTFT_BOUNDS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -36,9 +37,13 @@ def raw_answers(
     pods = pods or {}
     histograms = {}
     if ttft is not None:
-        histograms["ttft"] = HistogramRaw("vllm:time_to_first_token_seconds", ttft)
+        histograms["ttft"] = aggregate(
+            "vllm:time_to_first_token_seconds", ttft, part="ttft_buckets"
+        )
     if stream is not None:
-        histograms["stream"] = HistogramRaw("vllm:request_decode_time_seconds", stream)
+        histograms["stream"] = aggregate(
+            "vllm:request_decode_time_seconds", stream, part="stream_buckets"
+        )
 
     def pick(key: str) -> dict[str, float]:
         return {p: v[key] for p, v in pods.items() if key in v}
@@ -56,12 +61,11 @@ def raw_answers(
         in_flight=pick("in_flight"),
         hpas=hpas,
         queries={
-            "ttft_buckets": "sum by (pod, le) (rate(ttft_bucket[5m]))",
-            "stream_buckets": "sum by (pod, le) (rate(stream_bucket[5m]))",
-            "sum_count": "rate(x_sum[5m]) or rate(x_count[5m])",
+            "ttft_buckets": "sum by (le) (rate(ttft_bucket[5m]))",
+            "stream_buckets": "sum by (le) (rate(stream_bucket[5m]))",
             "pod_gauges": "process_open_fds or process_max_fds",
             "cpu": "sum by (pod) (rate(container_cpu_usage_seconds_total[5m]))",
             "hpa": "kube_horizontalpodautoscaler_status_current_replicas",
         },
-        query_count=6,
+        query_count=5,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from streamdash.core.carry import carry_forward
 from streamdash.core.raw import SourceError
@@ -92,3 +93,29 @@ def test_a_part_not_asked_this_time_keeps_its_fetch_time() -> None:
     later = dataclasses.replace(raw_answers(POD_GAUGES, taken_at=110.0), queries=queries)
     carried = carry_forward(first, later)
     assert carried.good_at["hpa"] == 100.0 and carried.good_at["cpu"] == 110.0
+
+
+def test_a_failed_histogram_part_carries_every_kind_it_filled() -> None:
+    """Kinds sharing one metric share one typed part (SGLang: stream and e2e)."""
+    from streamdash.core.carry import Carried, carry_forward
+    from streamdash.core.histogram import aggregate
+    from streamdash.core.parts import QueryPart
+    from streamdash.core.raw import RawAnswers, SourceError
+
+    shared = aggregate("e2e_s", {"a": {1.0: 1.0, math.inf: 2.0}}, part=QueryPart.STREAM)
+    ttft = aggregate("ttft_s", {"a": {1.0: 3.0, math.inf: 3.0}}, part=QueryPart.TTFT)
+    queries = {QueryPart.STREAM: "q1", QueryPart.TTFT: "q2"}
+    before = RawAnswers(
+        taken_at=1.0, window_seconds=300, source_kind="prometheus", source_url=None,
+        histograms={"stream": shared, "e2e": shared, "ttft": ttft}, queries=queries,
+    )  # fmt: skip
+    now = RawAnswers(
+        taken_at=2.0, window_seconds=300, source_kind="prometheus", source_url=None,
+        histograms={"ttft": ttft}, queries=queries,
+        errors=(SourceError("prometheus", "boom", QueryPart.STREAM),),
+    )  # fmt: skip
+    first = carry_forward(None, before)
+    carried = carry_forward(Carried(first.raw, (), first.good_at), now)
+    assert carried.raw.histograms["stream"] is shared and carried.raw.histograms["e2e"] is shared
+    (stale,) = carried.stale
+    assert (stale.part, stale.panel, stale.last_good_at) == ("stream_buckets", "latency", 1.0)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from streamdash.core.histogram import (
     advise_buckets,
+    aggregate,
     bucket_quantile,
     fleet_buckets,
     overflow_fraction,
@@ -281,11 +282,11 @@ def test_summarize_not_exported() -> None:
 
 
 def test_summarize_sums_pods_and_flags_overflow() -> None:
-    raw = HistogramRaw(
-        metric=SPEC.metric or "",
-        by_pod={"a": {1.0: 10.0, 5.0: 40.0, INF: 50.0}, "b": {1.0: 30.0, 5.0: 44.0, INF: 50.0}},
-        sum_rate_by_pod={"a": 100.0, "b": 150.0},
-        count_rate_by_pod={"a": 50.0, "b": 50.0},
+    raw = aggregate(
+        SPEC.metric or "",
+        {"a": {1.0: 10.0, 5.0: 40.0, INF: 50.0}, "b": {1.0: 30.0, 5.0: 44.0, INF: 50.0}},
+        sum_rate=250.0,
+        count_rate=100.0,
     )
     summary = summarize("ttft", SPEC, raw)
     fleet = {1.0: 40.0, 5.0: 84.0, INF: 100.0}
@@ -306,11 +307,11 @@ def test_summarize_sums_pods_and_flags_overflow() -> None:
 
 def test_summarize_converts_milliseconds_and_notes_ttft() -> None:
     spec = HistogramSpec(metric="nv_ms", unit_seconds=0.001, includes_ttft=True)
-    raw = HistogramRaw(
-        metric="nv_ms",
-        by_pod={"a": {100.0: 10.0, 5000.0: 100.0, INF: 100.0}},
-        sum_rate_by_pod={"a": 50_000.0},
-        count_rate_by_pod={"a": 100.0},
+    raw = aggregate(
+        "nv_ms",
+        {"a": {100.0: 10.0, 5000.0: 100.0, INF: 100.0}},
+        sum_rate=50_000.0,
+        count_rate=100.0,
     )
     summary = summarize("ttft", spec, raw)
     assert summary.note == "includes TTFT"
@@ -321,12 +322,7 @@ def test_summarize_converts_milliseconds_and_notes_ttft() -> None:
 
 
 def test_summarize_zero_traffic_is_unknown_not_zero() -> None:
-    raw = HistogramRaw(
-        metric="m",
-        by_pod={"a": {1.0: 0.0, INF: 0.0}},
-        count_rate_by_pod={"a": 0.0},
-        sum_rate_by_pod={"a": 0.0},
-    )
+    raw = aggregate("m", {"a": {1.0: 0.0, INF: 0.0}}, count_rate=0.0, sum_rate=0.0)
     summary = summarize("stream", HistogramSpec(metric="m"), raw)
     assert summary.available
     assert summary.p50 is None and summary.p99 is None
@@ -336,20 +332,20 @@ def test_summarize_zero_traffic_is_unknown_not_zero() -> None:
 
 
 def test_summarize_no_data() -> None:
-    summary = summarize("stream", HistogramSpec(metric="m"), HistogramRaw(metric="m", by_pod={}))
+    summary = summarize("stream", HistogramSpec(metric="m"), HistogramRaw(metric="m"))
     assert not summary.available and summary.metric == "m" and summary.note == "no data"
 
 
 def test_summarize_rate_falls_back_to_count_rates() -> None:
-    raw = HistogramRaw(metric="m", by_pod={"a": {1.0: 3.0}}, count_rate_by_pod={"a": 2.0, "b": 1.5})
+    raw = aggregate("m", {"a": {1.0: 3.0}}, count_rate=3.5)
     summary = summarize("stream", HistogramSpec(metric="m"), raw)
     assert summary.rate_per_s == 3.5
     assert summary.p50 is None and summary.overflow_fraction is None
 
 
 def test_summarize_uses_a_different_e2e_metric_for_advice_only() -> None:
-    raw = HistogramRaw(metric="s", by_pod={"a": {5.0: 50.0, 10.0: 70.0, INF: 100.0}})
-    e2e_raw = HistogramRaw(metric="e", by_pod={"a": {30.0: 50.0, 60.0: 100.0, INF: 100.0}})
+    raw = aggregate("s", {"a": {5.0: 50.0, 10.0: 70.0, INF: 100.0}})
+    e2e_raw = aggregate("e", {"a": {30.0: 50.0, 60.0: 100.0, INF: 100.0}})
     summary = summarize(
         "stream",
         HistogramSpec(metric="s"),
@@ -456,12 +452,7 @@ def test_never_raises_on_arbitrary_floats(
         e2e_buckets=buckets,
         p99_seconds=q,
     )
-    raw = HistogramRaw(
-        metric="m",
-        by_pod={"a": buckets, "b": buckets},
-        sum_rate_by_pod={"a": q},
-        count_rate_by_pod={"a": unit},
-    )
+    raw = aggregate("m", {"a": buckets, "b": buckets}, sum_rate=q, count_rate=unit)
     spec = HistogramSpec(metric="m", unit_seconds=unit)
     summary = summarize("ttft", spec, raw, e2e_spec=HistogramSpec(metric="e"), e2e_raw=raw)
     for value in (
@@ -496,12 +487,12 @@ def test_summarize_from_fleet_only_buckets_matches_per_pod() -> None:
     e2e = {10.0: 5.0, 50.0: 14.0, inf: 14.0}
     spec, e2e_spec = HistogramSpec("s"), HistogramSpec("e")
     per_pod = summarize(
-        "stream", spec, HistogramRaw("s", pods),
-        e2e_spec=e2e_spec, e2e_raw=HistogramRaw("e", {"a": e2e}),
+        "stream", spec, aggregate("s", pods),
+        e2e_spec=e2e_spec, e2e_raw=aggregate("e", {"a": e2e}),
     )  # fmt: skip
     fleet_only = summarize(
-        "stream", spec, HistogramRaw("s", {}, fleet=fleet),
-        e2e_spec=e2e_spec, e2e_raw=HistogramRaw("e", {}, fleet=e2e),
+        "stream", spec, HistogramRaw("s", fleet=fleet, pods={}),
+        e2e_spec=e2e_spec, e2e_raw=HistogramRaw("e", fleet=e2e),
     )  # fmt: skip
     assert fleet_only.available and fleet_only == per_pod
     assert fleet_only.advice is not None and "end-to-end" in fleet_only.advice.basis

@@ -115,21 +115,73 @@ def test_pod_gauges_without_in_flight_has_two_parts() -> None:
     assert "process_open_fds)" in query  # no empty braces
 
 
-def test_bucket_rate_shape_and_custom_pod_label() -> None:
+def test_histogram_query_aggregates_on_the_server_with_a_custom_pod_label() -> None:
     scope = Scope.build("llm", 'model_name="llama"', pod_label="kubernetes_pod_name")
-    assert promql.bucket_rates("vllm:time_to_first_token_seconds", scope, 300) == (
-        "sum by (kubernetes_pod_name, le) (rate(vllm:time_to_first_token_seconds_bucket"
-        '{namespace="llm",model_name="llama"}[300s]))'
+    query = promql.histogram_query(
+        ["vllm:time_to_first_token_seconds"], scope, 300, per_pod=True, group_labels=["model_name"]
+    )
+    rate = 'rate(vllm:time_to_first_token_seconds_bucket{namespace="llm",model_name="llama"}[300s])'
+    assert f"sum by (le) ({rate})" in query
+    assert f"sum by (le, model_name) ({rate})" in query
+    assert f"histogram_quantile(0.99, sum by (kubernetes_pod_name, le) ({rate}))" in query
+    finite = rate.replace('"llama"}', '"llama",le!="+Inf"}')
+    assert f"max by (kubernetes_pod_name) (sum by (kubernetes_pod_name, le) ({finite}))" in query
+    assert "sum by (kubernetes_pod_name, le) (rate(" in query  # never buckets by pod
+    assert "sum by (kubernetes_pod_name, le) (rate" not in query.replace(
+        "histogram_quantile(0.99, sum by (kubernetes_pod_name, le) (rate", ""
+    ).replace("max by (kubernetes_pod_name) (sum by (kubernetes_pod_name, le) (rate", "")
+    for piece in promql.Piece.FLEET, promql.Piece.GROUP, promql.Piece.SUM, promql.Piece.POD_TOP:
+        assert f'"{promql.PART_LABEL}", "{piece}"' in query
+
+
+def test_fleet_only_histogram_asks_nothing_per_pod() -> None:
+    query = promql.histogram_query(["itl_seconds"], Scope.build("llm", None), 60, per_pod=False)
+    assert "by (pod" not in query and "histogram_quantile" not in query
+    assert query.count(" or ") == 2  # fleet, sum, count
+    assert 'sum(rate(itl_seconds_count{namespace="llm"}[60s]))' in query
+
+
+def test_fallback_metrics_are_chosen_per_pod() -> None:
+    chain = promql.rate_chain(["new_s", "old_s"], "_bucket", Scope.build("llm", None), 60)
+    assert chain == (
+        '(rate(new_s_bucket{namespace="llm"}[60s]) or on (namespace, pod) '
+        'rate(old_s_bucket{namespace="llm"}[60s]))'
     )
 
 
-def test_sum_count_tags_every_part() -> None:
+def test_workload_join_through_replicasets_and_direct_owners() -> None:
+    from streamdash.core import raw
+    from streamdash.sources import kube
+
+    assert (raw.WORKLOAD_KIND_LABEL, raw.WORKLOAD_LABEL) == (
+        kube.WORKLOAD_KIND_LABEL,
+        kube.WORKLOAD_LABEL,
+    )
     scope = Scope.build("llm", None)
-    query = promql.sum_count_rates(["a_seconds", "b_seconds"], scope, 60)
-    assert query.count(" or ") == 3
-    for tag in ("sum:a_seconds", "count:a_seconds", "sum:b_seconds", "count:b_seconds"):
-        assert f'"{promql.PART_LABEL}", "{tag}"' in query
-    assert 'rate(b_seconds_count{namespace="llm"}[60s])' in query
+    query = promql.group_buckets(["m"], scope, 60, ["model_name"], workloads=True)
+    assert query is not None
+    assert query.startswith("sum by (le, model_name, workload_kind, workload) (")
+    assert "group_left (workload_kind, workload)" in query
+    assert 'kube_replicaset_owner{namespace="llm",owner_kind="Deployment"}' in query
+    assert " or on (namespace, pod) rate(" in query  # pods without an owner still count
+    assert promql.group_buckets(["m"], scope, 60, [], workloads=False) is None
+
+
+def test_utf8_metric_names_are_quoted() -> None:
+    scope = Scope.build("llm", None)
+    name = "gen_ai.server.time_to_first_token_seconds"
+    assert promql.check_metric_name(name) == name
+    assert promql.check_metric_name('"odd name"') == "odd name"
+    assert promql.selector(f"{name}_bucket", scope.app) == (
+        '{__name__="gen_ai.server.time_to_first_token_seconds_bucket",namespace="llm"}'
+    )
+    assert promql.selector("odd name_count") == '{__name__="odd name_count"}'
+    assert promql.parse_metric_selector('{"a.b", state="x"}') == (
+        "a.b",
+        (promql.Matcher("state", "=", "x"),),
+    )
+    with pytest.raises(ValueError):
+        promql.check_metric_name("bad-name")
 
 
 def test_cpu_excludes_pod_cgroup_and_pause_and_uses_namespace_only() -> None:
@@ -157,7 +209,7 @@ def test_history_has_four_tagged_parts_and_the_hpa_target() -> None:
     scope = Scope.build("llm", None)
     fleet = promql.fleet_pods(["ttft_seconds"], "running", scope)
     assert fleet is not None
-    query = promql.history("ttft_seconds", "stream_seconds", fleet, scope, 300, "serve", 0.7)
+    query = promql.history(["ttft_seconds"], ["stream_seconds"], fleet, scope, 300, "serve", 0.7)
     assert query is not None
     for part in ("ttft_p99", "stream_p99", "replicas", "cpu_implied_replicas"):
         assert f'"{part}"' in query
@@ -177,7 +229,7 @@ def test_fleet_pods_renames_a_custom_pod_label() -> None:
 
 def test_pod_history_pins_the_pod_with_escaping() -> None:
     scope = Scope.build("llm", None)
-    query = promql.pod_history('p"1', "ttft", None, "running", scope, 300)
+    query = promql.pod_history('p"1', ["ttft"], None, "running", scope, 300)
     assert 'pod="p\\"1"' in query
     for part in ("ttft_p99", "open_fds", "cpu_cores", "in_flight"):
         assert f'"{part}"' in query

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from streamdash.core.histogram import bucket_quantile, pod_histogram
 from streamdash.presets import load_preset
 from streamdash.settings import HistogramSpec, Preset, ScrapeTarget, Settings
 from streamdash.sources.scrape import (
@@ -112,10 +113,15 @@ def test_histogram_rates_by_pod_and_le_with_counter_reset() -> None:
     ]
     fields = answers_from_rounds(_settings(), VLLM, rounds)
     ttft = fields.histograms["ttft"]
-    assert ttft.by_pod["pod-a"] == {0.5: 2.0, 1.0: 4.0, math.inf: 5.0}
-    assert ttft.by_pod["configured-b"] == {0.5: 1.0, 1.0: 1.5, math.inf: 2.0}
-    assert ttft.sum_rate_by_pod == {"pod-a": 4.0, "configured-b": 1.5}
-    assert ttft.count_rate_by_pod == {"pod-a": 5.0, "configured-b": 2.0}
+    a = {0.5: 2.0, 1.0: 4.0, math.inf: 5.0}
+    b = {0.5: 1.0, 1.0: 1.5, math.inf: 2.0}
+    assert ttft.fleet == {0.5: 3.0, 1.0: 5.5, math.inf: 7.0}
+    assert ttft.pods["pod-a"] == pod_histogram(a)
+    assert ttft.pods["pod-a"].top_finite_rate == 4.0 and ttft.pods["pod-a"].count_rate == 5.0
+    assert ttft.pods["configured-b"] == pod_histogram(b)
+    assert ttft.pods["configured-b"].p99 == bucket_quantile(0.99, b)
+    assert ttft.sum_rate == 5.5 and ttft.count_rate == 7.0
+    assert ttft.part == "ttft_buckets"
 
 
 def test_new_bucket_series_has_no_rate_and_first_scrape_gives_none() -> None:
@@ -123,10 +129,10 @@ def test_new_bucket_series_has_no_rate_and_first_scrape_gives_none() -> None:
     a1 = _hist(TTFT, "pod-a", {"0.5": 3, "1.0": 4, "+Inf": 5}, 3.0)
     rounds = [TargetRound(POD_A, _scrape(0.0, a0), _scrape(1.0, a1))]
     ttft = answers_from_rounds(_settings(), VLLM, rounds).histograms["ttft"]
-    assert ttft.by_pod["pod-a"] == {0.5: 2.0, math.inf: 3.0}
+    assert ttft.fleet == {0.5: 2.0, math.inf: 3.0}
     only_once = [TargetRound(POD_A, None, _scrape(1.0, a1))]
     ttft = answers_from_rounds(_settings(), VLLM, only_once).histograms["ttft"]
-    assert ttft.by_pod == {}
+    assert ttft.pods == {} and ttft.fleet is None
 
 
 def test_other_namespace_left_out_and_host_port_names_unlabelled_pods() -> None:
@@ -139,7 +145,8 @@ def test_other_namespace_left_out_and_host_port_names_unlabelled_pods() -> None:
         TargetRound(KSM, _scrape(0.0, bare0), _scrape(1.0, bare1)),
     ]
     fields = answers_from_rounds(_settings(), VLLM, rounds)
-    assert fields.histograms["ttft"].by_pod == {"ksm:8080": {math.inf: 2.0}}
+    assert fields.histograms["ttft"].fleet == {math.inf: 2.0}
+    assert set(fields.histograms["ttft"].pods) == {"ksm:8080"}
     assert fields.open_fds == {"ksm:8080": 9.0}
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from streamdash.core.build import build_snapshot
-from streamdash.core.raw import HistogramRaw, HpaRaw, RawAnswers
+from streamdash.core.histogram import aggregate
+from streamdash.core.raw import HpaRaw, RawAnswers
 from streamdash.core.snapshot import PodRow
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
@@ -102,7 +103,7 @@ def test_prometheus_counts_the_same_requests_for_3_and_60_pods(prom: PrometheusS
         finally:
             source.close()
         assert raw.errors == ()
-        assert set(raw.histograms["ttft"].by_pod) == set(main_pods(spec))
+        assert set(raw.histograms["ttft"].pods) == set(main_pods(spec))
         assert counted[namespace] == raw.query_count == expected
     assert counted[SMALL] == counted[BIG] <= MAX_REQUESTS_PER_REFRESH
 
@@ -168,11 +169,11 @@ def _raw_5000() -> RawAnswers:
         source_kind="prometheus",
         source_url="http://127.0.0.1:9090",
         histograms={
-            "ttft": HistogramRaw(
+            "ttft": aggregate(
                 "vllm:time_to_first_token_seconds",
                 {p: _cumulative(TTFT_LE, rates[p], i) for i, p in enumerate(pods)},
             ),
-            "stream": HistogramRaw(
+            "stream": aggregate(
                 "vllm:request_decode_time_seconds",
                 {p: _cumulative(STREAM_LE, rates[p], i) for i, p in enumerate(pods)},
             ),
@@ -191,7 +192,7 @@ def test_core_builds_a_5000_pod_snapshot_whose_fleet_is_the_sum_of_its_pods() ->
     snapshot = build_snapshot(raw, _settings())
     assert len(snapshot.pods) == N_PODS
     assert {row.pod for row in snapshot.pods} == {_pod(i) for i in range(N_PODS)}
-    expected_rate = sum(b[math.inf] for b in raw.histograms["ttft"].by_pod.values())
+    expected_rate = sum(p.count_rate or 0.0 for p in raw.histograms["ttft"].pods.values())
     ttft = snapshot.latency["ttft"]
     assert ttft.rate_per_s == pytest.approx(expected_rate)
     assert ttft.p99 is not None and ttft.p99 > 0
