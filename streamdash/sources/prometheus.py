@@ -372,7 +372,7 @@ class PrometheusSource:
 
     def _error(self, part: str, message: str) -> SourceError:
         line = self._scrub(f"query {str(part)!r} to {self.source_url}: {message}")
-        return SourceError(source=SOURCE, part=part, message=line)
+        return SourceError(source=SOURCE, part=str(part), message=line)
 
     # -- fetch
 
@@ -414,7 +414,7 @@ class PrometheusSource:
             )
             if history:
                 out[QueryPart.HISTORY] = history
-        return out
+        return {str(name): text for name, text in out.items()}  # plain str keys
 
     def fetch(
         self, window_seconds: int, *, with_history: bool = True, now: float | None = None

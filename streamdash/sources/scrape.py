@@ -59,7 +59,7 @@ from streamdash.sources.promql import (
 )
 
 SOURCE_KIND = "scrape"
-ERROR_PART = QueryPart.TARGET
+ERROR_PART = str(QueryPart.TARGET)
 MAX_BODY_BYTES = 20_000_000
 """Answers longer than this are refused (a pod's /metrics is tens of kilobytes)."""
 ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"
@@ -586,4 +586,4 @@ class ScrapeSource:
             f'{CPU_REQUESTS}{{resource="cpu"}}: last scrape'
         )
         out[QueryPart.HPA] = f"{HPA_PREFIX}*: last scrape"
-        return out
+        return {str(name): text for name, text in out.items()}
