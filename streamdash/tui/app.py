@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import SystemCommand
 from textual.binding import BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
@@ -237,8 +238,11 @@ class StreamdashApp(TimeActions):
             )
             for name in PANELS
         }
-        dashboard.show_statuses(statuses)
-        dashboard.show_header(self.header_text(now))
+        try:
+            dashboard.show_statuses(statuses)
+            dashboard.show_header(self.header_text(now))
+        except NoMatches:
+            return  # the screen's widgets are being removed (the app is exiting)
 
     def header_text(self, now: float) -> Text:
         """Pause state, data age, window, refresh interval, namespace, source: the most
