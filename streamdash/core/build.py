@@ -74,6 +74,13 @@ def build_snapshot(
         raw.hpas, pods, raw.pod_workloads, settings.hpa, settings.cpu_target_utilization
     )
     notes = [*raw.notes, *preset.notes, *scalers.notes]
+    counted = sum(1 for p in pods if p.fd_source == "cadvisor")
+    if counted:
+        notes.append(
+            f"FD use of {counted} of {len(pods)} pods is cAdvisor's container_file_descriptors "
+            "(their server exports no process_open_fds / process_max_fds): no limit known, "
+            "so no FD utilization."
+        )
     findings = [
         *overflow_findings(latency),
         *fd_findings(pods, settings.thresholds, raw.queries.get("pod_gauges")),

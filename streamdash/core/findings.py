@@ -85,13 +85,15 @@ def fd_findings(
                 subject=pod.pod,
                 summary=(
                     f"{pod.pod} uses {fmt.count(pod.open_fds)} of {fmt.count(pod.max_fds)} file "
-                    f"descriptors ({fmt.ratio(util)}): each open stream holds one, new streams "
-                    "will fail with EMFILE."
+                    f"descriptors ({fmt.ratio(util)}"
+                    + (f", {pod.fd_origin}" if pod.fd_origin else "")
+                    + "): each open stream holds one, new streams will fail with EMFILE."
                 ),
                 evidence={
                     "open_fds": pod.open_fds,
                     "max_fds": pod.max_fds,
                     "fd_utilization": util,
+                    "fd_origin": pod.fd_origin,
                     "in_flight": pod.in_flight,
                     "warning_at": thresholds.fd_warning,
                     "critical_at": thresholds.fd_critical,

@@ -37,7 +37,7 @@ HISTOGRAM_PARTS: Mapping[str, QueryPart] = {
 kind's part; ``HistogramRaw.part`` says which part filled a histogram)."""
 
 PART_FIELDS: Mapping[QueryPart, tuple[str, ...]] = {
-    QueryPart.POD_GAUGES: ("open_fds", "max_fds", "in_flight", "pod_groups"),
+    QueryPart.POD_GAUGES: ("open_fds", "max_fds", "fds", "in_flight", "pod_groups"),
     QueryPart.CPU: ("cpu_cores", "cpu_request_cores"),
     QueryPart.HPA: ("hpas", "pod_workloads"),
     QueryPart.HISTORY: ("history",),

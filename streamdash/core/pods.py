@@ -25,6 +25,7 @@ def fleet_pods(raw: RawAnswers) -> list[str]:
     names.update(raw.in_flight)
     names.update(raw.open_fds)
     names.update(raw.max_fds)
+    names.update(raw.fds)
     return sorted(names)
 
 
@@ -68,6 +69,7 @@ def pod_rows(raw: RawAnswers, preset: Preset, connections: Connections) -> tuple
         stream, stream_over = _p99(raw, "stream", pod, preset)
         conn, limit = connections.get(pod, (None, None))
         open_fds, max_fds = raw.open_fds.get(pod), raw.max_fds.get(pod)
+        fd = raw.fds.get(pod)
         rows.append(
             PodRow(
                 pod=pod,
@@ -76,6 +78,9 @@ def pod_rows(raw: RawAnswers, preset: Preset, connections: Connections) -> tuple
                 open_fds=open_fds,
                 max_fds=max_fds,
                 fd_utilization=_fd_utilization(open_fds, max_fds),
+                fd_source=fd.kind if fd else None,
+                fd_origin=fd.origin if fd else None,
+                sockets=fd.sockets if fd else None,
                 cpu_cores=raw.cpu_cores.get(pod),
                 cpu_request_cores=raw.cpu_request_cores.get(pod),
                 in_flight=raw.in_flight.get(pod),

@@ -109,6 +109,40 @@ def workload_kind(text: str | None) -> WorkloadKind | None:
     return None
 
 
+FdSourceKind = Literal["process", "cadvisor"]
+"""Where a pod's FD numbers come from: a process's own ``process_open_fds`` /
+``process_max_fds`` pair, or cAdvisor's per-container count (no limit known)."""
+
+
+@dataclass(frozen=True)
+class FdRaw:
+    """A pod's FD figures: its worst process pair (open / max of the same series), or,
+    when no process exports a pair, cAdvisor's busiest container."""
+
+    kind: FdSourceKind
+    open_fds: float | None
+    max_fds: float | None = None
+    container: str | None = None
+    job: str | None = None
+    instance: str | None = None
+    sockets: float | None = None
+    """cAdvisor ``container_sockets`` of the same container, when exported."""
+
+    @property
+    def origin(self) -> str:
+        """``container vllm`` / ``job proxy`` / ``cAdvisor container vllm``: whose numbers."""
+        who = (
+            f"container {self.container}"
+            if self.container
+            else f"job {self.job}"
+            if self.job
+            else f"instance {self.instance}"
+            if self.instance
+            else "the pod"
+        )
+        return f"cAdvisor {who}" if self.kind == "cadvisor" else who
+
+
 @dataclass(frozen=True)
 class HpaTarget:
     """One ``kube_horizontalpodautoscaler_spec_target_metric`` series of an HPA."""
@@ -264,6 +298,9 @@ class RawAnswers:
     """Keyed by ``HISTOGRAM_KINDS``; a kind is absent when not configured or not fetched."""
     open_fds: Mapping[str, float] = field(default_factory=dict)
     max_fds: Mapping[str, float] = field(default_factory=dict)
+    """``open_fds`` / ``max_fds``: the pair of ``fds`` (absent where it has no value)."""
+    fds: Mapping[str, FdRaw] = field(default_factory=dict)
+    """pod -> its worst FD pair and whose it is (empty when the source gave none)."""
     cpu_cores: Mapping[str, float] = field(default_factory=dict)
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
     in_flight: Mapping[str, float] = field(default_factory=dict)

@@ -71,6 +71,12 @@ class PodRow:
     open_fds: float | None = None
     max_fds: float | None = None
     fd_utilization: float | None = None
+    fd_source: str | None = None
+    """``process`` (a process's open/max pair) or ``cadvisor`` (container count, no limit)."""
+    fd_origin: str | None = None
+    """Whose FD figures these are: ``container vllm``, ``job proxy``, ``cAdvisor container x``."""
+    sockets: float | None = None
+    """cAdvisor ``container_sockets`` of that container, when exported."""
     cpu_cores: float | None = None
     cpu_request_cores: float | None = None
     in_flight: float | None = None

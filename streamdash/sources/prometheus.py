@@ -38,6 +38,7 @@ from streamdash.core.raw import (
     PER_POD_KINDS,
     WORKLOAD_KIND_LABEL,
     WORKLOAD_LABEL,
+    FdRaw,
     GroupLabels,
     HistogramRaw,
     HistoryRaw,
@@ -50,7 +51,7 @@ from streamdash.core.raw import (
 )
 from streamdash.redact import redact_url
 from streamdash.settings import Settings
-from streamdash.sources import kube, promql
+from streamdash.sources import fds, kube, promql
 
 SOURCE = "prometheus"
 _MAX_DETAIL = 240
@@ -498,6 +499,7 @@ class PrometheusSource:
             gauges.get(promql.Piece.IN_FLIGHT, {})
         )
         cpu = _tagged_by_pod(ok.get(QueryPart.CPU, ()), promql.K8S_POD_LABEL)
+        fd_map = _fds(ok.get(QueryPart.POD_GAUGES, ()), pod_label, fleet)
 
         def only_fleet(values: Mapping[str, float]) -> dict[str, float]:
             return {pod: v for pod, v in values.items() if pod in fleet}
@@ -519,8 +521,9 @@ class PrometheusSource:
             source_kind=SOURCE,
             source_url=self.source_url,
             histograms=histograms,
-            open_fds=only_fleet(gauges.get(promql.Piece.OPEN_FDS, {})),
-            max_fds=only_fleet(gauges.get(promql.Piece.MAX_FDS, {})),
+            open_fds={p: f.open_fds for p, f in fd_map.items() if f.open_fds is not None},
+            max_fds={p: f.max_fds for p, f in fd_map.items() if f.max_fds is not None},
+            fds=fd_map,
             cpu_cores=only_fleet(cpu.get(promql.Piece.CPU, {})),
             cpu_request_cores=only_fleet(cpu.get(promql.Piece.CPU_REQUEST, {})),
             in_flight=dict(gauges.get(promql.Piece.IN_FLIGHT, {})),
@@ -658,6 +661,28 @@ def _members(
         if key not in out.setdefault(pod, []):
             out[pod].append(key)
     return {pod: tuple(sorted(keys)) for pod, keys in out.items()}
+
+
+def _fds(rows: Iterable[Mapping[str, Any]], pod_label: str, fleet: set[str]) -> dict[str, FdRaw]:
+    """The ``pod_gauges`` FD parts (``promql.fd_parts``) as each fleet pod's worst pair."""
+    tagged: dict[str, list[tuple[str, dict[str, str], float]]] = {}
+    for row in rows:
+        labels = dict(_labels(row))
+        part = labels.pop(promql.PART_LABEL, None)
+        labels.pop("__name__", None)
+        value = _instant(row)
+        pod = labels.get(
+            promql.K8S_POD_LABEL if part and part.startswith("container_") else pod_label
+        )
+        if part and pod and value is not None:
+            tagged.setdefault(part, []).append((pod, labels, value))
+    pairs = fds.worst_pairs(fds.pair_series(tagged.get("open_fds", ()), tagged.get("max_fds", ())))
+    containers: list[fds.ContainerRow] = [
+        (pod, labels.get("container", ""), what, value)
+        for part, what in (("container_fds", "fds"), ("container_sockets", "sockets"))
+        for pod, labels, value in tagged.get(part, ())
+    ]
+    return fds.with_cadvisor(pairs, containers, sorted(fleet))
 
 
 def _kube(rows: Iterable[Mapping[str, Any]]) -> tuple[tuple[HpaRaw, ...], dict[str, WorkloadRef]]:

@@ -346,6 +346,8 @@ class Piece(StrEnum):
     MEMBER = "member"
     OPEN_FDS = "open_fds"
     MAX_FDS = "max_fds"
+    CONTAINER_FDS = "container_fds"
+    CONTAINER_SOCKETS = "container_sockets"
     IN_FLIGHT = "in_flight"
     CPU = "cpu"
     CPU_REQUEST = "cpu_request"
@@ -481,6 +483,29 @@ def group_members(
     return f"group by ({scope.pod_label}, {', '.join(by)}) ({' or '.join(series)})"
 
 
+def fd_parts(scope: Scope) -> list[str]:
+    """Each pod's worst FD pair: ``open_fds`` / ``max_fds`` are the two series of the one
+    process (same labels: job, container, instance) whose open / max is highest in the
+    pod, with their labels; ``container_fds`` / ``container_sockets`` are cAdvisor's
+    per-container counts (for servers that export no process metrics)."""
+    by = scope.pod_label
+    open_sel = selector("process_open_fds", scope.cluster)
+    max_sel = selector("process_max_fds", scope.cluster)
+    worst = f"topk by ({by}) (1, {open_sel} / {max_sel})"
+    not_pod = (Matcher("container", "!=", ""), Matcher("container", "!=", "POD"))
+    parts = [
+        tag(f"{open_sel} and {worst}", Piece.OPEN_FDS),
+        tag(f"{max_sel} and {worst}", Piece.MAX_FDS),
+    ]
+    for metric, part in (
+        ("container_file_descriptors", Piece.CONTAINER_FDS),
+        ("container_sockets", Piece.CONTAINER_SOCKETS),
+    ):
+        sel = selector(metric, scope.cluster, not_pod)
+        parts.append(tag(f"max by ({K8S_POD_LABEL}, container) ({sel})", part))
+    return parts
+
+
 def pod_gauges(in_flight: str | None, scope: Scope, members: str | None = None) -> str:
     """``open_fds``, ``max_fds`` and (when the preset has one) ``in_flight`` by pod.
 
@@ -490,10 +515,7 @@ def pod_gauges(in_flight: str | None, scope: Scope, members: str | None = None) 
     ``members`` (``group_members``) rides along, tagged ``member``.
     """
     by = scope.pod_label
-    parts = [
-        tag(f"max by ({by}) ({selector('process_open_fds', scope.cluster)})", Piece.OPEN_FDS),
-        tag(f"max by ({by}) ({selector('process_max_fds', scope.cluster)})", Piece.MAX_FDS),
-    ]
+    parts = fd_parts(scope)
     if in_flight:
         name, own = parse_metric_selector(in_flight, "in_flight")
         parts.append(tag(f"sum by ({by}) ({selector(name, own, scope.app)})", Piece.IN_FLIGHT))

@@ -40,6 +40,7 @@ from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
     PER_POD_KINDS,
+    FdRaw,
     GroupLabels,
     HistogramRaw,
     HpaRaw,
@@ -49,7 +50,7 @@ from streamdash.core.raw import (
 )
 from streamdash.redact import redact_url
 from streamdash.settings import Preset, ScrapeTarget, Settings
-from streamdash.sources import kube
+from streamdash.sources import fds, kube
 from streamdash.sources.promql import (
     Matcher,
     group_plan,
@@ -324,6 +325,7 @@ class ScrapedFields:
     histograms: Mapping[str, HistogramRaw] = field(default_factory=dict)
     open_fds: Mapping[str, float] = field(default_factory=dict)
     max_fds: Mapping[str, float] = field(default_factory=dict)
+    fds: Mapping[str, FdRaw] = field(default_factory=dict)
     in_flight: Mapping[str, float] = field(default_factory=dict)
     cpu_cores: Mapping[str, float] = field(default_factory=dict)
     cpu_request_cores: Mapping[str, float] = field(default_factory=dict)
@@ -373,12 +375,21 @@ def answers_from_rounds(
         )
         for kind in kinds:
             histograms[kind] = hist
-    open_fds: dict[str, float] = {}
-    max_fds: dict[str, float] = {}
-    for name, into in ((OPEN_FDS, open_fds), (MAX_FDS, max_fds)):
-        for view, labels, value in _each(rounds, app_views.__getitem__, name, False):
-            pod = view.pod(labels)
-            into[pod] = max(into.get(pod, value), value)
+    pair_rows: list[fds.ProcessRow] = []
+    for r in rounds:
+        view = app_views[r.target]
+        limits = r.cur.samples.get(MAX_FDS, {})
+        for label_set, value in r.cur.samples.get(OPEN_FDS, {}).items():
+            labels = dict(label_set)
+            if label_set in limits and view.keep(labels):
+                labels.setdefault("instance", target_host(r.target.url))
+                pair_rows.append((view.pod(labels), labels, value, limits[label_set]))
+    containers: list[fds.ContainerRow] = []
+    for metric, what in (("container_file_descriptors", "fds"), ("container_sockets", "sockets")):
+        for view, labels, value in _each(rounds, k8s_views.__getitem__, metric, False):
+            container = labels.get("container", "")
+            if container not in ("", "POD"):
+                containers.append((view.pod(labels), container, what, value))
     in_flight: dict[str, float] = {}
     if preset.in_flight:
         metric, extra = parse_metric_selector(preset.in_flight, "in_flight")
@@ -398,12 +409,14 @@ def answers_from_rounds(
             _add(requests, pod, cores)
     kube_samples = [sample for _, sample in samples]
     fleet = {pod for h in histograms.values() for pod in h.pods} | set(in_flight) | set(members)
-    fleet |= set(open_fds) | set(max_fds)
+    fleet |= {pod for pod, *_ in pair_rows}
+    fd_map = fds.with_cadvisor(fds.worst_pairs(pair_rows), containers, sorted(fleet))
     workloads = kube.read_owners(kube_samples, lambda labels: labels.get("pod"))
     return ScrapedFields(
         histograms=histograms,
-        open_fds=open_fds,
-        max_fds=max_fds,
+        open_fds={p: f.open_fds for p, f in fd_map.items() if f.open_fds is not None},
+        max_fds={p: f.max_fds for p, f in fd_map.items() if f.max_fds is not None},
+        fds=fd_map,
         in_flight=in_flight,
         cpu_cores=cpu,
         cpu_request_cores=requests,
@@ -550,6 +563,7 @@ class ScrapeSource:
             histograms=fields.histograms,
             open_fds=fields.open_fds,
             max_fds=fields.max_fds,
+            fds=fields.fds,
             in_flight=fields.in_flight,
             cpu_cores=fields.cpu_cores,
             cpu_request_cores=fields.cpu_request_cores,

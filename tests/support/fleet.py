@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -136,6 +136,12 @@ class FleetSpec:
     replicas per Deployment), as kube-state-metrics does."""
     more_hpas: tuple[HpaSpec, ...] = ()
     """Further HPAs in the namespace, each with its own scale target and targets."""
+    process_fds: bool = True
+    """The server exports ``process_open_fds`` / ``process_max_fds`` (SGLang, TGI: no)."""
+    sidecar_fds: tuple[float, float] | None = None
+    """(open, max) of the sidecar's own process pair, e.g. (50, 1048576) for a proxy."""
+    cadvisor_fds: bool = False
+    """cAdvisor ``container_file_descriptors`` / ``container_sockets`` per container."""
 
 
 @dataclass(frozen=True)
@@ -380,17 +386,18 @@ def iter_fleet_series(
     for p in plans:
         flight = _in_flight(spec, p, n_of(p), step_s)
         yield IN_FLIGHT_METRIC, _app_labels(spec, p), list(zip(times, flight, strict=True))
-    for p in plans:
+    for p in plans if spec.process_fds else ():
         if p.fd_near_limit:
             fds = [float(spec.near_limit_open_fds)] * len(times)
         else:
             flight = _in_flight(spec, p, n_of(p), step_s)
             fds = [40.0 + 2 * f for f in flight]
         yield "process_open_fds", _process_labels(spec, p), list(zip(times, fds, strict=True))
-    for p in plans:
+    for p in plans if spec.process_fds else ():
         limit = float(spec.near_limit_max_fds if p.fd_near_limit else spec.max_fds)
         yield "process_max_fds", _process_labels(spec, p), [(t, limit) for t in times]
 
+    yield from _fd_extra_series(spec, plans, n_of, step_s, times)
     yield from _cpu_series(spec, plans, clock)
     yield from _request_series(spec, plans, times)
     yield from _hpa_series(spec, plans, times)
@@ -431,6 +438,37 @@ def _request_series(
                 {**labels, "resource": "memory", "unit": "byte"},
                 [(t, 8.0 * 2**30) for t in times],
             )
+
+
+def _fd_extra_series(
+    spec: FleetSpec,
+    plans: Sequence[PodPlan],
+    n_of: Callable[[PodPlan], list[int]],
+    step_s: int,
+    times: list[float],
+) -> Iterator[Series]:
+    """The sidecar's own process FD pair and cAdvisor's per-container FD / socket counts."""
+    if spec.sidecar and spec.sidecar_fds is not None:
+        for name, value in (("process_open_fds", spec.sidecar_fds[0]),
+                            ("process_max_fds", spec.sidecar_fds[1])):  # fmt: skip
+            for p in plans:
+                labels = {"namespace": p.namespace, "pod": p.pod, "container": spec.sidecar,
+                          "job": spec.sidecar}  # fmt: skip
+                yield name, labels, [(t, value) for t in times]
+    if not spec.cadvisor_fds:
+        return
+    for metric, scale in (("container_file_descriptors", 1.0), ("container_sockets", 0.5)):
+        for p in plans:
+            flight = _in_flight(spec, p, n_of(p), step_s)
+            base = {"namespace": p.namespace, "pod": p.pod, "job": "kubelet"}
+            main = [(t, round((40.0 + 2 * f) * scale)) for t, f in zip(times, flight, strict=True)]
+            yield metric, {**base, "container": spec.container}, main
+            if spec.sidecar:
+                yield (
+                    metric,
+                    {**base, "container": spec.sidecar},
+                    [(t, 12.0 * scale) for t in times],
+                )
 
 
 def deployment_of(pod: str) -> str:

@@ -104,15 +104,19 @@ def test_in_flight_with_its_own_matchers_is_merged_with_the_scope() -> None:
         'sum by (pod) (nginx_ingress_controller_nginx_process_connections{state="active",'
         'namespace="ingress",model_name="llama"})'
     ) in query
-    # FD gauges come from the process collector: namespace only.
-    assert 'max by (pod) (process_open_fds{namespace="ingress"})' in query
-    assert 'max by (pod) (process_max_fds{namespace="ingress"})' in query
+    # FD gauges come from the process collector: namespace only, paired per process
+    pair = (
+        'topk by (pod) (1, process_open_fds{namespace="ingress"} / '
+        'process_max_fds{namespace="ingress"})'
+    )
+    assert f'process_open_fds{{namespace="ingress"}} and {pair}' in query
+    assert f'process_max_fds{{namespace="ingress"}} and {pair}' in query
 
 
-def test_pod_gauges_without_in_flight_has_two_parts() -> None:
+def test_pod_gauges_without_in_flight_has_four_parts() -> None:
     query = promql.pod_gauges(None, Scope.build(None, None))
-    assert query.count("label_replace(") == 2
-    assert "process_open_fds)" in query  # no empty braces
+    assert query.count("label_replace(") == 4  # open/max pair, cAdvisor fds and sockets
+    assert "process_open_fds and" in query  # no empty braces
 
 
 def test_histogram_query_aggregates_on_the_server_with_a_custom_pod_label() -> None:

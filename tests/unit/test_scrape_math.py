@@ -140,6 +140,7 @@ def test_other_namespace_left_out_and_host_port_names_unlabelled_pods() -> None:
     theirs1 = _hist(TTFT, "web-1", {"+Inf": 9}, 9.0, ns="web")
     bare0 = f'# TYPE {TTFT} histogram\n{TTFT}_bucket{{le="+Inf"}} 1\nprocess_open_fds 7\n'
     bare1 = f'# TYPE {TTFT} histogram\n{TTFT}_bucket{{le="+Inf"}} 3\nprocess_open_fds 9\n'
+    bare1 += "process_max_fds 1024\n"
     rounds = [
         TargetRound(POD_A, _scrape(0.0, theirs0), _scrape(1.0, theirs1)),
         TargetRound(KSM, _scrape(0.0, bare0), _scrape(1.0, bare1)),
@@ -148,6 +149,7 @@ def test_other_namespace_left_out_and_host_port_names_unlabelled_pods() -> None:
     assert fields.histograms["ttft"].fleet == {math.inf: 2.0}
     assert set(fields.histograms["ttft"].pods) == {"ksm:8080"}
     assert fields.open_fds == {"ksm:8080": 9.0}
+    assert fields.fds["ksm:8080"].instance == "ksm:8080"  # a pair: open and max of one process
 
 
 def test_gauges_in_flight_matchers_and_selector() -> None:
