@@ -47,8 +47,14 @@ def run_snapshot(settings: Settings, form: str, output: str | None) -> int:
 
 
 def run_check(settings: Settings) -> int:
-    """Print findings one per line; 1 if any is critical, 2 if the source is unreachable."""
-    snapshot, reachable = _headless_snapshot(settings)
+    """Print the verdict line, then errors and findings one per line; exit 1 if any
+    finding is critical, 2 if the primary source is unreachable."""
+    from streamdash.core.verdict import verdict
+
+    snapshot, _ = _headless_snapshot(settings)
+    judged = verdict(snapshot)
+    reachable = judged.state != "unreachable"
+    print(judged.line)
     for error in snapshot.errors:
         part = f" ({error.part})" if error.part else ""
         print(f"error {fmt.safe_label(error.source)}{part}: {fmt.safe_label(error.message)}")
@@ -58,7 +64,7 @@ def run_check(settings: Settings) -> int:
     for f in snapshot.findings:
         subject, summary = fmt.safe_label(f.subject), fmt.safe_label(f.summary)
         print(f"{f.severity.upper():8} {f.id} [{subject}] {summary}")
-    if not snapshot.findings:
+    if not snapshot.findings and judged.state == "clear":
         print("ok: no findings")
     return 1 if any(f.severity == "critical" for f in snapshot.findings) else 0
 

@@ -32,9 +32,12 @@ _HistoryResult = tuple[HistoryRaw | None, SourceError | None, tuple[str, ...], t
 
 
 def source_unreachable(raw: RawAnswers) -> bool:
-    """True when every request to the primary source failed (nothing came back)."""
+    """True when every request to the primary source failed (nothing came back); the
+    same rule as ``core.verdict.primary_unreachable`` applies to the Snapshot."""
     primary = [e for e in raw.errors if e.source.startswith(raw.source_kind)]
-    return bool(primary) and len(primary) >= max(raw.query_count, 1)
+    if not raw.query_count:
+        return any(e.part is None for e in primary)
+    return len(primary) >= raw.query_count
 
 
 class LiveRefresher:

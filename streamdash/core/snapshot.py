@@ -206,4 +206,7 @@ class Snapshot:
     query_count: int = 0
     history: HistoryRaw | None = None
     notes: tuple[str, ...] = ()
+    cautions: tuple[str, ...] = ()
+    """Facts that weaken the verdict (clock skew, a span too short for a finding); the
+    verdict line (``core.verdict``) carries them."""
     schema: str = SCHEMA

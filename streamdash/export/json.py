@@ -20,6 +20,7 @@ from streamdash.core.snapshot import (
     PodRow,
     Snapshot,
 )
+from streamdash.core.verdict import Verdict, verdict
 
 
 def _num(value: float | None) -> float | None:
@@ -184,6 +185,22 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    """The verdict (``core.verdict``) as JSON: ``line`` is what every view shows first."""
+    return {
+        "state": v.state,
+        "line": v.line,
+        "counts": dict(v.counts),
+        "worst": list(v.worst),
+        "failing_source": v.failing_source,
+        "reason": v.reason,
+        "problems": list(v.problems),
+        "no_data": v.no_data,
+        "cautions": list(v.cautions),
+        "carried": v.carried,
+    }
+
+
 def snapshot_dict(s: Snapshot) -> dict[str, Any]:
     """The Snapshot as plain JSON-ready data (schema v1)."""
     return {
@@ -191,6 +208,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
         "taken_at": iso(s.taken_at),
         "taken_at_unix": s.taken_at,
         "source": {"kind": s.source.kind, "url": s.source.url},
+        "verdict": verdict_dict(verdict(s)),
         "window_seconds": s.window_seconds,
         "preset": s.preset,
         "namespace": s.namespace,
@@ -219,6 +237,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
         "queries": dict(s.queries),
         "query_count": s.query_count,
         "notes": list(s.notes),
+        "cautions": list(s.cautions),
     }
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from streamdash import format as fmt
 from streamdash.core.snapshot import AutoscalerView, HistogramSummary, Snapshot
+from streamdash.core.verdict import Verdict, verdict
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _LINE_START = re.compile(r"^([#>+-])")
@@ -174,10 +175,24 @@ def _load_balancer(s: Snapshot) -> list[str]:
     return lines
 
 
+_EMPTY_FINDINGS = {
+    "unreachable": "None computed: the primary source answered nothing (see the verdict).",
+    "no-data": "None: there was no data to judge (see the verdict).",
+    "degraded": "None in what was read, but not every source answered (see the verdict).",
+}
+
+
+def _verdict(v: Verdict) -> list[str]:
+    """The verdict first: bold headline, then the rest of the line."""
+    rest = v.line[len(v.headline) :]
+    return [f"**{md_text(v.headline)}**{md_text(rest)}"]
+
+
 def _findings(s: Snapshot) -> list[str]:
     lines = [f"## Findings ({len(s.findings)})", ""]
     if not s.findings:
-        return [*lines, "None: nothing here looks wrong for streaming traffic."]
+        empty = _EMPTY_FINDINGS.get(verdict(s).state)
+        return [*lines, empty or "None: nothing here looks wrong for streaming traffic."]
     for f in s.findings:
         lines.append(f"### {f.severity.upper()} `{f.id}` — {md_text(f.subject)}")
         lines.append("")
@@ -187,20 +202,35 @@ def _findings(s: Snapshot) -> list[str]:
         if f.evidence:
             lines += ["", "Evidence:", ""]
             for key, value in f.evidence.items():
-                lines.append(f"- {md_code(str(key))}: {md_text(_evidence(value))}")
+                lines.append(f"- {md_code(str(key))}: {md_text(_evidence(value, str(key)))}")
         for q in f.promql:
             lines += ["", md_code(q)]
         lines.append("")
     return lines
 
 
-def _evidence(value: object) -> str:
+_SECONDS_KEYS = ("p50", "p90", "p99", "top_finite_bucket")
+_SHARE_WORDS = ("fraction", "utilization", "ratio", "share", "warning_at", "critical_at")
+
+
+def _evidence(value: object, key: str = "") -> str:
+    """An evidence value rounded as the screen shows it (seconds, %, /s by key name)."""
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
-        return f"{value:.6g}"
+        if key.endswith("_seconds") or key in _SECONDS_KEYS:
+            return fmt.seconds(value)
+        if key.endswith("_per_s"):
+            return fmt.rate(value)
+        if any(word in key for word in _SHARE_WORDS) and 0 <= value <= 1:
+            return fmt.ratio(value)
+        return f"{value:.4g}"
     if value is None:
         return fmt.NA
     if isinstance(value, (list, tuple)):
-        return ", ".join(_evidence(v) for v in value) or "none"
+        return ", ".join(_evidence(v, key) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_evidence(v, str(k))}" for k, v in value.items())
     return str(value)
 
 
@@ -223,19 +253,39 @@ def _footer(s: Snapshot) -> list[str]:
     return lines
 
 
+def _source_targets(s: Snapshot) -> list[str]:
+    """The primary source's addresses (direct scrape lists every target)."""
+    return [u for u in (s.source.url or "").split(", ") if u]
+
+
+def _sources(s: Snapshot) -> list[str]:
+    """The full list of scrape targets, when the Source line summarised them."""
+    targets = _source_targets(s)
+    if len(targets) < 2:
+        return []
+    return ["## Sources", "", *(f"- {md_text(t)}" for t in targets)]
+
+
 def render_markdown(s: Snapshot) -> str:
     """The whole Snapshot as markdown, ending in a newline."""
     when = datetime.fromtimestamp(s.taken_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    source = s.source.kind + (f" {s.source.url}" if s.source.url else "")
+    targets = _source_targets(s)
+    source = (
+        f"{s.source.kind} ({len(targets)} targets, listed under Sources)"
+        if len(targets) > 1
+        else s.source.kind + (f" {s.source.url}" if s.source.url else "")
+    )
     ns = f", namespace {md_text(s.namespace)}" if s.namespace else ""
     window = fmt.duration(float(s.window_seconds))
     lines = [
         f"# streamdash snapshot — {when}",
         "",
+        *_verdict(verdict(s)),
+        "",
         f"Source: {md_text(source)}{ns}, preset {s.preset}, window {window}.",
         "",
     ]
-    for section in (_latency, _findings, _pods, _autoscaler, _load_balancer, _footer):
+    for section in (_latency, _findings, _pods, _autoscaler, _load_balancer, _footer, _sources):
         part = section(s)
         if part:
             lines += [*part, ""]

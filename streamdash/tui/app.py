@@ -46,6 +46,7 @@ from streamdash.tui.screens.pod import PodScreen
 from streamdash.tui.status import PANELS, age_text, one_line, panel_status
 from streamdash.tui.themes import DEFAULT_THEME, load_themes
 from streamdash.tui.time import TimeActions
+from streamdash.tui.verdict import VerdictLine
 
 Clock = Callable[[], float]
 
@@ -223,7 +224,14 @@ class StreamdashApp(TimeActions):
             if message.description:
                 self.description = fmt.safe_label(message.description, 160)
             self.dashboard.show_snapshot(message.snapshot)
+        self.show_verdict()
         self.update_status()
+
+    def show_verdict(self) -> None:
+        """The verdict line of every screen on the stack (each draws only on change)."""
+        for screen in self.screen_stack:
+            for line in screen.query(VerdictLine):
+                line.show(self.snapshot, self.failure)
 
     def update_status(self) -> None:
         """Refresh the header line and every panel's age / stale mark (cheap, 1 Hz)."""

@@ -27,6 +27,7 @@ from streamdash.tui.panels.latency import LatencyPanel
 from streamdash.tui.panels.lb import LoadBalancerPanel
 from streamdash.tui.panels.pods import PodsPanel
 from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus
+from streamdash.tui.verdict import VerdictLine
 
 NARROW_WIDTH = 120
 NARROW_HEIGHT = 36
@@ -55,6 +56,7 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header-line")
+        yield VerdictLine()
         yield Static(tab_line(self.active), id="tab-line")
         with Container(id="panels"):
             # Grid order (left to right, top to bottom), not panel-number order.

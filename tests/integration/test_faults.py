@@ -302,7 +302,9 @@ def test_check_exits_2_when_no_query_answers(faults: FaultProxy, tmp_path: Path,
     proc = streamdash("check", cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stderr == "streamdash: the primary source is unreachable\n"
-    lines = proc.stdout.splitlines()
+    verdict, *lines = proc.stdout.splitlines()
+    assert verdict.startswith(f"could not read prometheus {url}: "), verdict
+    assert "all clear" not in proc.stdout
     assert lines and all(line.startswith("error prometheus (") for line in lines)
     _no_terminal_escapes(proc.stdout + proc.stderr)
 

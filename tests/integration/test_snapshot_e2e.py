@@ -212,8 +212,11 @@ def test_check_exit_codes(prom: PrometheusServer, tmp_path: Path) -> None:
     critical = streamdash("check", "--prometheus-url", prom.url, "-n", NS)
     assert critical.returncode == 1, critical.stdout + critical.stderr
     assert "histogram-overflow" in critical.stdout
+    first = critical.stdout.splitlines()[0]
+    assert " critical" in first.split(" · ")[0] and "stream buckets hide" in first, first
     calm = streamdash("check", "--prometheus-url", prom.url, "-n", "calm")
     assert calm.returncode == 0, calm.stdout + calm.stderr
+    assert calm.stdout.splitlines()[0] == "all clear"
     assert "ok: no findings" in calm.stdout
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -221,6 +224,7 @@ def test_check_exit_codes(prom: PrometheusServer, tmp_path: Path) -> None:
     down = streamdash("check", "--prometheus-url", dead, "-n", NS)
     assert down.returncode == 2
     assert "unreachable" in down.stderr and "Traceback" not in down.stderr
+    assert down.stdout.startswith(f"could not read prometheus {dead}: "), down.stdout
 
 
 def test_snapshot_of_a_dead_prometheus_exits_0_with_errors_and_nulls(tmp_path: Path) -> None:
@@ -233,6 +237,11 @@ def test_snapshot_of_a_dead_prometheus_exits_0_with_errors_and_nulls(tmp_path: P
     assert doc["errors"] and all(e["source"] == "prometheus" for e in doc["errors"])
     assert doc["latency"]["ttft"]["p99"] is None and doc["pods"] == []
     assert doc["autoscaler"] is None
+    assert doc["verdict"]["state"] == "unreachable"
+    assert doc["verdict"]["line"].startswith(f"could not read prometheus {dead}: ")
+    md = streamdash("snapshot", "--prometheus-url", dead).stdout.splitlines()
+    assert md[2].startswith(f"**could not read prometheus {dead}: "), md[:4]
+    assert not any("nothing here looks wrong" in line for line in md)
 
 
 def test_snapshot_output_file_is_written_once(prom: PrometheusServer, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from streamdash import format as fmt
 from streamdash.core.snapshot import Finding
 from streamdash.tui.bindings import DETAIL_BINDINGS
 from streamdash.tui.palette import palette_from
+from streamdash.tui.verdict import VerdictLine
 
 
 def evidence_value(value: object) -> str:
@@ -72,6 +73,7 @@ class FindingScreen(Screen[None]):
             parts.append(Text("none", style=palette.muted))
         parts += [Text(""), Text("Advice", style="bold underline")]
         parts.append(Text(f.advice) if f.advice else Text("none", style=palette.muted))
+        yield VerdictLine()
         with DetailBody(id="finding-body"):
             yield Static(Group(*parts), id="finding-text")
         yield Footer()

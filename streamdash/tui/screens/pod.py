@@ -29,6 +29,7 @@ from streamdash.tui.charts import draw_series
 from streamdash.tui.palette import palette_from
 from streamdash.tui.panels.pods import COLUMNS, row_cells
 from streamdash.tui.status import one_line
+from streamdash.tui.verdict import VerdictLine
 
 HistoryFetch = Callable[[str, int], HistoryRaw | None]
 CHARTS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...], str], ...] = (
@@ -77,6 +78,7 @@ class PodScreen(Screen[None]):
         for column in COLUMNS:
             table.add_column(column.label, no_wrap=column.key != "pod")
         table.add_row(*row_cells(self.row, palette, self.thresholds))
+        yield VerdictLine()
         yield Static(table, id="pod-numbers")
         yield Static(Text("loading this pod's history…"), id="pod-status")
         with Grid(id="pod-charts"):
