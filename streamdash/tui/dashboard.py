@@ -111,6 +111,8 @@ class DashboardScreen(Screen[None]):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         for panel in self.panels:
             panel.show_snapshot(snapshot)
+        for line in self.query(VerdictLine):  # also when a replay cursor picks a snapshot
+            line.show(snapshot, getattr(self.app, "failure", None))
 
     def show_statuses(self, statuses: dict[str, PanelStatus]) -> None:
         for panel in self.panels:
