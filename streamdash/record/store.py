@@ -13,7 +13,8 @@ File format ``streamdash.recording`` version 1 (documented in the README, "Recor
   summary]`` (so a timeline needs no decompression); ``chart`` a JSON object of the
   charts' series values then (``ttft_p99``, ``stream_p99``, ``replicas``,
   ``cpu_implied_replicas``; null = unknown) so replay draws the charts without
-  decompressing an hour of snapshots; ``size`` is ``len(body)``.
+  decompressing an hour of snapshots; ``size`` is the file bytes the row takes
+  (``row_cost``), what ``max_bytes`` counts.
 
 Durability: WAL journal, ``synchronous=FULL``, one transaction per snapshot (insert and
 the pruning it causes), so a crash, SIGKILL or full disk loses at most the snapshot
@@ -72,6 +73,20 @@ class Frame:
     @classmethod
     def of(cls, snapshot: Snapshot) -> Frame:
         return cls(snapshot.taken_at, snapshot.findings, chart_values(snapshot))
+
+
+ROW_HEADER_BYTES = 64
+"""A row's own bytes besides its columns' (record header, cell pointer, rowid)."""
+
+
+def row_cost(row_bytes: int, page_size: int) -> int:
+    """The file bytes one row takes: a share of a page when several fit one, whole pages
+    (overflow pages included) when it does not — so ``max_bytes`` bounds the file, not
+    only the bodies."""
+    usable = max(1, page_size - 100)
+    if row_bytes <= usable:
+        return page_size // max(1, usable // row_bytes)
+    return page_size * -(-row_bytes // usable)
 
 
 def findings_column(findings: Sequence[Finding]) -> str:
@@ -157,6 +172,7 @@ class RecordingWriter:
             if _tables(self._conn) and not _meta(self._conn):
                 raise RecordingError(f"{path}: not a streamdash recording (no format {FORMAT!r})")
             self._conn.executescript(_SCHEMA_SQL)
+            self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
             meta = _meta(self._conn)
             if meta:
                 _check_meta(path, meta)
@@ -189,22 +205,19 @@ class RecordingWriter:
     def append(self, snapshot: Snapshot) -> int:
         """Store ``snapshot`` in one transaction; return how many old ones were dropped."""
         body = zlib.compress(render_json(snapshot).encode("utf-8"), 6)
+        findings, chart = findings_column(snapshot.findings), chart_column(snapshot)
         budget = None if self.max_bytes is None else max(0, self.max_bytes - OVERHEAD_BYTES)
         conn = self._conn
+        row_bytes = len(body) + len(findings) + len(chart) + ROW_HEADER_BYTES
+        cost = row_cost(row_bytes, self._page_size)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 "INSERT INTO snapshots (taken_at, size, findings, chart, body)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (
-                    snapshot.taken_at,
-                    len(body),
-                    findings_column(snapshot.findings),
-                    chart_column(snapshot),
-                    body,
-                ),
+                (snapshot.taken_at, cost, findings, chart, body),
             )
-            stored, count, dropped = self.stored_bytes + len(body), self.count + 1, 0
+            stored, count, dropped = self.stored_bytes + cost, self.count + 1, 0
             if self.retention_seconds is not None:
                 cut = snapshot.taken_at - self.retention_seconds
                 old = conn.execute(
