@@ -338,6 +338,7 @@ TOP_KEYS = (
     "namespace",
     "selector",
     "pod_label",
+    "namespace_label",
     "hpa",
     "cpu_target_utilization",
     "window",
@@ -389,12 +390,12 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             )
         elif key == "metrics" and value is not None:
             preset = _metrics(doc.child(key, node), preset)
-        elif key in ("namespace", "selector", "hpa", "theme", "pod_label"):
+        elif key in ("namespace", "selector", "hpa", "theme", "pod_label", "namespace_label"):
             fields[key] = _typed(doc, key, node, value, "str")
             try:
                 if key == "selector":
                     promql.parse_matchers(fields[key], "selector")
-                elif key == "pod_label" and fields[key] is not None:
+                elif key in ("pod_label", "namespace_label") and fields[key] is not None:
                     promql.check_label_name(fields[key])
             except ValueError as exc:
                 raise doc.fail(key, _after_where(str(exc)), node) from None
@@ -443,8 +444,9 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             if value != "scrape":
                 raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)
             fields["fallback"] = value
-    if fields.get("pod_label") is None:
-        fields.pop("pod_label", None)
+    for label_key in ("pod_label", "namespace_label"):
+        if fields.get(label_key) is None:
+            fields.pop(label_key, None)
     if fields.get("theme") is None:
         fields.pop("theme", None)
     return replace(settings, preset=preset, **fields)

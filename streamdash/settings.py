@@ -172,6 +172,9 @@ class Settings:
     selector: str | None = None
     """Extra label matchers for the app's metrics, e.g. ``model_name="llama"``."""
     pod_label: str = "pod"
+    namespace_label: str = "namespace"
+    """Label naming the namespace on the app's series (``kubernetes_namespace``,
+    ``exported_namespace``, ``k8s_namespace_name``); cluster metrics keep ``namespace``."""
     hpa: str | None = None
     cpu_target_utilization: float = 0.7
     window_seconds: int = 300

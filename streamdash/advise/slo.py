@@ -248,7 +248,9 @@ def slo_artifacts(
     snapshot: Snapshot, facts: AdviseFacts, settings: Settings, preset: Preset
 ) -> tuple[list[Artifact], list[str]]:
     """One rule file per SLI that can be measured, and one line per SLI that cannot."""
-    scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
+    scope = promql.Scope.build(
+        settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
+    )
     by = _group_by(settings, snapshot)
     artifacts: list[Artifact] = []
     skipped: list[str] = []

@@ -105,7 +105,9 @@ def fetch_facts(settings: Settings, snapshot: Snapshot) -> AdviseFacts:
         unique = list(dict.fromkeys(metrics))
         le_texts: dict[str, tuple[str, ...]] = {}
         if unique:
-            scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
+            scope = promql.Scope.build(
+                settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
+            )
             rows, error = source.instant_rows(le_query(unique, scope), time.time())
             if error is not None:
                 errors.append(f"cannot ask the le texts: {error}")

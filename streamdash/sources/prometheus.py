@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
@@ -52,6 +53,7 @@ from streamdash.core.raw import (
 from streamdash.redact import redact_url
 from streamdash.settings import Settings
 from streamdash.sources import fds, kube, promql
+from streamdash.sources import labels as conventions
 
 SOURCE = "prometheus"
 _MAX_DETAIL = 240
@@ -261,7 +263,9 @@ class PrometheusSource:
                 f"prometheus.url must be http(s)://host[:port][/path], got {redact_url(prom.url)!r}"
             )
         self._settings = settings
-        scope = promql.Scope.build(settings.namespace, settings.selector, settings.pod_label)
+        scope = promql.Scope.build(
+            settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
+        )
         self._scope = dataclasses.replace(scope, app=(*scope.app, *promql.model_matchers(settings)))
         self._plan = _plan(settings)
         self._timeout = float(prom.timeout_seconds)
@@ -294,6 +298,7 @@ class PrometheusSource:
         self._session = session
         self._pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="streamdash-prom")
         self._closed = False
+        self._probed = False
         self.last_history_error: SourceError | None = None
         """Why the last ``fetch_pod_history`` returned None (None when it succeeded)."""
 
@@ -420,8 +425,74 @@ class PrometheusSource:
     def fetch(
         self, window_seconds: int, *, with_history: bool = True, now: float | None = None
     ) -> RawAnswers:
-        """Send every query concurrently and assemble the answers; never raises."""
+        """Send every query concurrently and assemble the answers; never raises.
+
+        When ``namespace`` finds no pods (and no query failed), one probe query looks
+        for the other label conventions (``sources.labels``); a match is adopted for
+        this and every later refresh and said in a note, else the note lists the
+        namespaces that do export the preset's series.
+        """
         at = time.time() if now is None else float(now)
+        raw = self._fetch(window_seconds, with_history, at)
+        if not self._needs_probe(raw):
+            return raw
+        self._probed = True
+        convention, note, sent = self._probe(at)
+        if convention is None:
+            return dataclasses.replace(
+                raw, notes=(*raw.notes, note), query_count=raw.query_count + sent
+            )
+        settings = self._settings
+        self._scope = promql.Scope.build(
+            settings.namespace, settings.selector, convention.pod_label, convention.namespace_label
+        )
+        again = self._fetch(window_seconds, with_history, at)
+        return dataclasses.replace(
+            again,
+            notes=(note, *again.notes),
+            query_count=raw.query_count + sent + again.query_count,
+        )
+
+    def _needs_probe(self, raw: RawAnswers) -> bool:
+        settings = self._settings
+        if self._probed or not settings.namespace or raw.errors or self._closed:
+            return False
+        if self._scope.namespace_label != "namespace" or not self._probe_series():
+            return False
+        return not raw.in_flight and not any(h.pods for h in raw.histograms.values())
+
+    def _probe_series(self) -> list[str]:
+        series = [f"{m}_count" for h in self._plan.histograms.values() for m in h.metrics]
+        if self._plan.in_flight:
+            series.append(promql.parse_metric_selector(self._plan.in_flight, "in_flight")[0])
+        return list(dict.fromkeys(series))
+
+    def _probe(self, at: float) -> tuple[conventions.Convention | None, str, int]:
+        """(convention found, note, requests sent) — through prometheus-api-client's
+        ``custom_query`` / ``get_label_values`` on this source's session and timeout."""
+        namespace = self._settings.namespace or ""
+        series = self._probe_series()
+        query = conventions.probe_query(series, namespace)
+        try:
+            rows = self._client.custom_query(query, params={"time": f"{at:.3f}"})
+        except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
+            return (
+                None,
+                self._scrub(f"label convention probe failed: {_one_line(str(exc), 120)}"),
+                1,
+            )
+        found = conventions.read_probe(rows if isinstance(rows, list) else [])
+        if found is not None:
+            return found, conventions.adopted_note(namespace, found), 1
+        match = "{" + conventions.series_matcher(series).render() + "}"
+        try:
+            names = self._client.get_label_values("namespace", params={"match[]": match})
+        except (PrometheusApiClientException, requests.RequestException, ValueError):
+            names = []
+        listed = sorted(str(n) for n in names) if isinstance(names, list) else []
+        return None, conventions.missing_note(namespace, listed), 2
+
+    def _fetch(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
         queries = self.queries(window_seconds, with_history=with_history)
         history_s = self._settings.history_seconds
         step = promql.history_step(history_s)

@@ -285,16 +285,31 @@ class Scope:
     """namespace only."""
     pod_label: str = "pod"
     namespace: str | None = None
+    namespace_label: str = "namespace"
+    """The label naming the namespace on the app's own series (``kubernetes_namespace``
+    under Prometheus's example config); cAdvisor / kube-state-metrics keep ``namespace``."""
+
+    @property
+    def process(self) -> tuple[Matcher, ...]:
+        """Matchers for the app's process series (FDs): its namespace label only."""
+        return (eq(self.namespace_label, self.namespace),) if self.namespace else ()
 
     @staticmethod
-    def build(namespace: str | None, extra: str | None, pod_label: str = "pod") -> Scope:
-        """From settings; raises ValueError (one line) for a bad selector or pod label."""
+    def build(
+        namespace: str | None,
+        extra: str | None,
+        pod_label: str = "pod",
+        namespace_label: str = "namespace",
+    ) -> Scope:
+        """From settings; raises ValueError (one line) for a bad selector or label name."""
         ns = (eq("namespace", namespace),) if namespace else ()
+        app_ns = (eq(namespace_label, namespace),) if namespace else ()
         return Scope(
-            app=ns + parse_matchers(extra, "selector"),
+            app=app_ns + parse_matchers(extra, "selector"),
             cluster=ns,
             pod_label=check_label_name(pod_label),
             namespace=namespace,
+            namespace_label=check_label_name(namespace_label),
         )
 
 
@@ -383,7 +398,9 @@ def with_workloads(expr: str, scope: Scope) -> str:
     an owner stay, unlabelled (``or on (namespace, pod)``), so no pod drops out."""
     from streamdash.sources import kube  # kube builds on this module's quoting
 
-    joined = kube.by_workload(expr, scope.cluster, pod_label=scope.pod_label)
+    joined = kube.by_workload(
+        expr, scope.cluster, pod_label=scope.pod_label, namespace_label=scope.namespace_label
+    )
     return f"{joined} or on ({NAMESPACE_LABEL}, {scope.pod_label}) {expr}"
 
 
@@ -489,8 +506,8 @@ def fd_parts(scope: Scope) -> list[str]:
     pod, with their labels; ``container_fds`` / ``container_sockets`` are cAdvisor's
     per-container counts (for servers that export no process metrics)."""
     by = scope.pod_label
-    open_sel = selector("process_open_fds", scope.cluster)
-    max_sel = selector("process_max_fds", scope.cluster)
+    open_sel = selector("process_open_fds", scope.process)
+    max_sel = selector("process_max_fds", scope.process)
     worst = f"topk by ({by}) (1, {open_sel} / {max_sel})"
     not_pod = (Matcher("container", "!=", ""), Matcher("container", "!=", "POD"))
     parts = [

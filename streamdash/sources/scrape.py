@@ -206,9 +206,10 @@ class _View:
     target: ScrapeTarget
     namespace: str | None
     pod_labels: tuple[str, ...]
+    namespace_labels: tuple[str, ...] = ("namespace",)
 
     def keep(self, labels: Mapping[str, str]) -> bool:
-        ns = labels.get("namespace")
+        ns = next((labels[n] for n in self.namespace_labels if labels.get(n)), None)
         return self.namespace is None or not ns or ns == self.namespace
 
     def pod(self, labels: Mapping[str, str]) -> str:
@@ -355,7 +356,10 @@ def answers_from_rounds(
     """
     app_pod_labels = tuple(dict.fromkeys((settings.pod_label, "pod")))
     k8s_pod_labels = tuple(dict.fromkeys((settings.pod_label, *K8S_POD_LABELS)))
-    app_views = {r.target: _View(r.target, settings.namespace, app_pod_labels) for r in rounds}
+    ns_labels = tuple(dict.fromkeys((settings.namespace_label, "namespace")))
+    app_views = {
+        r.target: _View(r.target, settings.namespace, app_pod_labels, ns_labels) for r in rounds
+    }
     k8s_views = {r.target: _View(r.target, settings.namespace, k8s_pod_labels) for r in rounds}
     selector = parse_matchers(settings.selector)
     selector = (*selector, *model_matchers(settings))

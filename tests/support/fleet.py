@@ -142,6 +142,10 @@ class FleetSpec:
     """(open, max) of the sidecar's own process pair, e.g. (50, 1048576) for a proxy."""
     cadvisor_fds: bool = False
     """cAdvisor ``container_file_descriptors`` / ``container_sockets`` per container."""
+    app_labels_style: str = "kube-prometheus"
+    """``kubernetes_sd``: the app's own series (histograms, gauges, process FDs) carry
+    ``kubernetes_namespace`` / ``kubernetes_pod_name`` as Prometheus's example config
+    labels them; cAdvisor and kube-state-metrics keep ``namespace`` / ``pod``."""
 
 
 @dataclass(frozen=True)
@@ -321,24 +325,42 @@ def _le_text(le: float) -> str:
     return repr(float(le))
 
 
-def _app_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
+def _styled(spec: FleetSpec, labels: dict[str, str]) -> dict[str, str]:
+    """``labels`` under ``spec.app_labels_style`` (the app's own series only)."""
+    if spec.app_labels_style != "kubernetes_sd":
+        return labels
+    out = {k: v for k, v in labels.items() if k not in ("namespace", "pod")}
     return {
-        "namespace": plan.namespace,
-        "pod": plan.pod,
-        "container": spec.container,
-        "job": spec.job,
-        "model_name": plan.model_name,
-        "engine": "0",
+        "kubernetes_namespace": labels["namespace"],
+        "kubernetes_pod_name": labels["pod"],
+        **out,
     }
+
+
+def _app_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
+    return _styled(
+        spec,
+        {
+            "namespace": plan.namespace,
+            "pod": plan.pod,
+            "container": spec.container,
+            "job": spec.job,
+            "model_name": plan.model_name,
+            "engine": "0",
+        },
+    )
 
 
 def _process_labels(spec: FleetSpec, plan: PodPlan) -> dict[str, str]:
-    return {
-        "namespace": plan.namespace,
-        "pod": plan.pod,
-        "container": spec.container,
-        "job": spec.job,
-    }
+    return _styled(
+        spec,
+        {
+            "namespace": plan.namespace,
+            "pod": plan.pod,
+            "container": spec.container,
+            "job": spec.job,
+        },
+    )
 
 
 def _in_flight(spec: FleetSpec, plan: PodPlan, counts: list[int], step: int) -> list[float]:
@@ -452,8 +474,8 @@ def _fd_extra_series(
         for name, value in (("process_open_fds", spec.sidecar_fds[0]),
                             ("process_max_fds", spec.sidecar_fds[1])):  # fmt: skip
             for p in plans:
-                labels = {"namespace": p.namespace, "pod": p.pod, "container": spec.sidecar,
-                          "job": spec.sidecar}  # fmt: skip
+                side = {"container": spec.sidecar, "job": spec.sidecar}
+                labels = _styled(spec, {"namespace": p.namespace, "pod": p.pod, **side})
                 yield name, labels, [(t, value) for t in times]
     if not spec.cadvisor_fds:
         return
