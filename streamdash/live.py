@@ -179,6 +179,17 @@ class LiveRefresher:
                 lb_timeouts=raw.lb_timeouts + tuple(lb.timeouts),
                 errors=raw.errors + tuple(lb.errors),
             )
+        if self.settings.alertmanager_url:
+            from streamdash.sources.alertmanager import fetch_alerts
+
+            alerts, error = fetch_alerts(
+                self.settings.alertmanager_url,
+                self.settings.namespace,
+                self.settings.prometheus.timeout_seconds,
+            )
+            raw = dataclasses.replace(
+                raw, alerts=alerts, errors=raw.errors + ((error,) if error else ())
+            )
         errors = tuple(
             SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
         )

@@ -127,4 +127,5 @@ def build_snapshot(
         query_count=raw.query_count,
         history=raw.history,
         notes=tuple(dict.fromkeys(notes)),
+        alerts=raw.alerts,
     )

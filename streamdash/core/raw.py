@@ -275,6 +275,22 @@ class HistoryRaw:
 
 
 @dataclass(frozen=True)
+class AlertRaw:
+    """One alert Alertmanager has firing (active, not silenced or inhibited)."""
+
+    name: str
+    """The ``alertname`` label."""
+    severity: str | None = None
+    """The ``severity`` label, as the rule set it."""
+    summary: str | None = None
+    """The ``summary`` (else ``description``) annotation."""
+    starts_at: str | None = None
+    """RFC 3339 time the alert started firing."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    source: str = "alertmanager"
+
+
+@dataclass(frozen=True)
 class SourceError:
     """A failure of one source or one query; ``part`` names what it broke."""
 
@@ -323,3 +339,5 @@ class RawAnswers:
     errors: tuple[SourceError, ...] = ()
     notes: tuple[str, ...] = ()
     """Facts a reader needs (e.g. 'direct scrape: rates over the last 5 s')."""
+    alerts: tuple[AlertRaw, ...] = ()
+    """Alerts firing in Alertmanager for the namespace (when an Alertmanager is set)."""

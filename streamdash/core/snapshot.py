@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from streamdash.core.raw import (
+    AlertRaw,
     HistoryRaw,
     HpaTarget,
     LbBackendRaw,
@@ -209,4 +210,6 @@ class Snapshot:
     cautions: tuple[str, ...] = ()
     """Facts that weaken the verdict (clock skew, a span too short for a finding); the
     verdict line (``core.verdict``) carries them."""
+    alerts: tuple[AlertRaw, ...] = ()
+    """Alerts firing in Alertmanager for the namespace, shown beside the findings."""
     schema: str = SCHEMA

@@ -224,6 +224,17 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
         },
         "capacity": _capacity(s.capacity),
         "findings": [_finding(f) for f in s.findings],
+        "alerts": [
+            {
+                "name": a.name,
+                "severity": a.severity,
+                "summary": a.summary,
+                "starts_at": a.starts_at,
+                "labels": dict(a.labels),
+                "source": a.source,
+            }
+            for a in s.alerts
+        ],
         "errors": [{"source": e.source, "part": e.part, "message": e.message} for e in s.errors],
         "stale": [
             {

@@ -209,6 +209,20 @@ def _findings(s: Snapshot) -> list[str]:
     return lines
 
 
+def _alerts(s: Snapshot) -> list[str]:
+    """Alertmanager's firing alerts for the namespace, marked as alerts (not findings)."""
+    if not s.alerts:
+        return []
+    lines = [f"## Alerts firing (Alertmanager, {len(s.alerts)})", ""]
+    for a in s.alerts:
+        severity = md_text(a.severity or "no severity")
+        summary = f": {md_text(a.summary)}" if a.summary else ""
+        since = f" (since {md_text(a.starts_at)})" if a.starts_at else ""
+        lines.append(f"- ALERT {md_code(a.name)} [{severity}]{summary}{since}")
+    lines.append("")
+    return lines
+
+
 _SECONDS_KEYS = ("p50", "p90", "p99", "top_finite_bucket")
 _SHARE_WORDS = ("fraction", "utilization", "ratio", "share", "warning_at", "critical_at")
 
@@ -285,7 +299,16 @@ def render_markdown(s: Snapshot) -> str:
         f"Source: {md_text(source)}{ns}, preset {s.preset}, window {window}.",
         "",
     ]
-    for section in (_latency, _findings, _pods, _autoscaler, _load_balancer, _footer, _sources):
+    for section in (
+        _latency,
+        _findings,
+        _alerts,
+        _pods,
+        _autoscaler,
+        _load_balancer,
+        _footer,
+        _sources,
+    ):
         part = section(s)
         if part:
             lines += [*part, ""]

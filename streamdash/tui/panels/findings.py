@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from streamdash import format as fmt
+from streamdash.core.raw import AlertRaw
 from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
@@ -27,6 +28,18 @@ def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
         Text(finding.severity.upper(), style=style),
         Text(fmt.safe_label(finding.subject, 40)),
         Text(fmt.safe_label(finding.summary, 400)),
+    ]
+
+
+def alert_cells(alert: AlertRaw, palette: Palette) -> list[Text]:
+    """An Alertmanager alert as a findings row, marked ALERT (it is not our finding)."""
+    style = palette.severity(alert.severity or "info")
+    summary = Text(f"[alert {fmt.safe_label(alert.severity or 'no severity', 20)}] ")
+    summary.append(fmt.safe_label(alert.summary or alert.name, 400))
+    return [
+        Text("ALERT", style=style),
+        Text(fmt.safe_label(alert.name, 40)),
+        summary,
     ]
 
 
@@ -67,7 +80,7 @@ class FindingsPanel(Panel):
         return self.query_one(NavTable)
 
     def data_key(self, snapshot: Snapshot) -> object:
-        return (snapshot.findings, snapshot.errors, snapshot.notes)
+        return (snapshot.findings, snapshot.alerts, snapshot.errors, snapshot.notes)
 
     def render_data(self, snapshot: Snapshot) -> None:
         palette = self.palette
@@ -76,14 +89,18 @@ class FindingsPanel(Panel):
         table.clear()
         for index, finding in enumerate(snapshot.findings):
             table.add_row(*finding_cells(finding, palette), key=str(index))
-        if snapshot.findings:
-            table.move_cursor(row=min(cursor, len(snapshot.findings) - 1))
+        for index, alert in enumerate(snapshot.alerts):
+            table.add_row(*alert_cells(alert, palette), key=f"alert-{index}")
+        rows = len(snapshot.findings) + len(snapshot.alerts)
+        if rows:
+            table.move_cursor(row=min(cursor, rows - 1))
         self.query_one("#findings-errors", Static).update(frozen(errors_view(snapshot, palette)))
         counts = {
             s: sum(f.severity == s for f in snapshot.findings) for s in ("critical", "warning")
         }
+        alerts = f" · {len(snapshot.alerts)} alerts firing" if snapshot.alerts else ""
         self.border_title = (
-            f"5 Findings · {counts['critical']} critical, {counts['warning']} warning"
+            f"5 Findings · {counts['critical']} critical, {counts['warning']} warning{alerts}"
         )
 
     @on(DataTable.RowSelected, "#findings-table")
