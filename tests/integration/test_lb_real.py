@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from streamdash.core.lb import join_to_pods, lb_findings
@@ -252,3 +253,24 @@ def test_down_lb_and_wrong_page_are_errors_not_exceptions(
     (error,) = down.errors
     assert error.part == "stub_status" and "\n" not in error.message
     assert down.frontends == ()
+
+
+@pytest.mark.parametrize("stats_uri", ["/stats", "/haproxy?stats", "/", "/admin/lb/", "/s?x=1"])
+def test_every_documented_stats_uri_form_is_read_as_csv(
+    tmp_path: Path,
+    upstreams: tuple[SseServer, SseServer],
+    lb_servers: list[RunningLb],
+    stats_uri: str,
+) -> None:
+    """HAProxy serves the stats for any URI that starts with ``stats uri``; ``;csv`` must
+    come after the whole of it (a query included), or the request goes to a backend."""
+    upstream, _ = upstreams
+    lb = start_haproxy(tmp_path / "haproxy", {"llama-0": upstream.address}, stats_uri=stats_uri)
+    lb_servers.append(lb)
+    answers = fetch_once(LoadBalancerSettings(kind="haproxy", url=lb.stats_url))
+    assert answers.errors == ()
+    assert [(b.proxy, b.server) for b in answers.backends] == [("be_llm", "llama-0")]
+    if "?" in stats_uri:  # the old rewrite put ;csv before the query: not the stats page
+        base, _, query = lb.stats_url.partition("?")
+        wrong = httpx.get(f"{base};csv?{query}", timeout=5.0)
+        assert not wrong.text.startswith("# pxname")

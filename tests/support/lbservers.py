@@ -89,6 +89,7 @@ def haproxy_config(
     timeout_server: str = "30s",
     timeout_client: str = "30s",
     maxconn: int | None = None,
+    stats_uri: str = "/stats",
 ) -> str:
     """A config: frontend ``fe_llm`` on ``port`` -> backend ``be_llm`` with ``servers``
     (name -> host:port; ``?srv=<name>`` pins a request to one server), and a stats /
@@ -117,7 +118,7 @@ def haproxy_config(
         f"    bind 127.0.0.1:{stats_port}",
         "    http-request use-service prometheus-exporter if { path /metrics }",
         "    stats enable",
-        "    stats uri /stats",
+        f"    stats uri {stats_uri}",
         "    stats refresh 0",
     ]
     return "\n".join(lines) + "\n"
@@ -137,7 +138,7 @@ def start_haproxy(workdir: Path, servers: Mapping[str, str], **options: object) 
         config_file=config,
         log_file=log,
         url=f"http://127.0.0.1:{port}",
-        stats_url=f"http://127.0.0.1:{stats_port}/stats",
+        stats_url=f"http://127.0.0.1:{stats_port}{options.get('stats_uri', '/stats')}",
         metrics_url=f"127.0.0.1:{stats_port}",
     )
 

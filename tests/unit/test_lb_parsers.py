@@ -261,7 +261,9 @@ def test_haproxy_prometheus_queries_one_per_field() -> None:
 def test_haproxy_stats_url() -> None:
     assert haproxy.stats_url("http://h:8404/stats") == "http://h:8404/stats;csv"
     assert haproxy.stats_url("http://h/stats;csv") == "http://h/stats;csv"
-    assert haproxy.stats_url("http://h/haproxy?stats") == "http://h/haproxy;csv?stats"
+    assert haproxy.stats_url("http://h/haproxy?stats") == "http://h/haproxy?stats;csv"
+    assert haproxy.stats_url("http://h:8404/") == "http://h:8404/;csv"
+    assert haproxy.stats_url("http://h/stats#top") == "http://h/stats;csv"
 
 
 # ------------------------------------------------------------------------------ Envoy

@@ -246,11 +246,18 @@ def backends_from_prometheus(vectors: Mapping[str, Vector], lb: str) -> list[LbB
 
 
 def stats_url(url: str) -> str:
-    """The CSV form of a stats page URL (``;csv`` appended unless already there)."""
+    """The CSV form of a stats page URL: ``;csv`` at the very end (after any query).
+
+    HAProxy serves the stats page for any request URI that starts with its ``stats uri``
+    and reads options such as ``;csv`` from the rest of the URI, query included; so the
+    documented ``stats uri /haproxy?stats`` needs ``/haproxy?stats;csv`` (not
+    ``/haproxy;csv?stats``, which misses the prefix and falls through to a backend).
+    A URL that already has ``;csv`` is kept; a fragment is never sent, so it is dropped.
+    """
+    url = url.split("#", 1)[0]
     if ";csv" in url:
         return url
-    base, sep, query = url.partition("?")
-    return f"{base};csv{sep}{query}"
+    return f"{url};csv"
 
 
 def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
