@@ -233,3 +233,50 @@ def restart_nginx(lb: RunningLb, config_file: Path) -> RunningLb:
     return RunningLb(
         proc=proc, config_file=config_file, log_file=log, url=lb.url, stats_url=lb.stats_url
     )
+
+
+def start_tenant_gateway(
+    workdir: Path, upstream: str, path_prefix: str, header: str, tenant: str
+) -> RunningLb:
+    """nginx in front of a Prometheus the way Mimir / Thanos / Cortex gateways are
+    reached: only ``path_prefix`` (e.g. ``/prometheus/tenant-a``) is served, with the
+    prefix stripped, and only when ``header`` equals ``tenant`` (else 401)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    variable = "$http_" + header.lower().replace("-", "_")
+    prefix = path_prefix.rstrip("/")
+    config = workdir / "gateway.conf"
+    config.write_text(f"""
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location {prefix}/ {{
+            if ({variable} != "{tenant}") {{ return 401 "no tenant\\n"; }}
+            proxy_pass http://{upstream}/;
+            proxy_http_version 1.1;
+        }}
+        location / {{ return 404 "not here\\n"; }}
+    }}
+}}
+""")
+    log = workdir / "gateway.out"
+    proc = _spawn(
+        [str(NGINX), "-p", str(workdir), "-c", str(config), "-g", "daemon off;"], log, port
+    )
+    return RunningLb(
+        proc=proc,
+        config_file=config,
+        log_file=log,
+        url=f"http://127.0.0.1:{port}{prefix}",
+        stats_url="",
+    )
