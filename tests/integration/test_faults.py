@@ -98,6 +98,15 @@ def refresher(faults: FaultProxy) -> Iterator[LiveRefresher]:
     live.close()
 
 
+def _refresh_with_history(live: LiveRefresher) -> Snapshot:
+    """A refresh whose charts' history has arrived too: the first refresh never waits
+    for the background range query, so a fault injected right after it would
+    otherwise meet that query's answer in the next refresh."""
+    snap = live.refresh(WINDOW)
+    assert live.history_pending(30)
+    return live.history_follow_up(WINDOW) or snap
+
+
 def _assert_healthy(snap: Snapshot) -> None:
     assert snap.errors == () and snap.stale == (), (snap.errors, snap.stale)
     assert {p.pod for p in snap.pods} == set(main_pods(FLEET))
@@ -138,7 +147,7 @@ def _assert_all_stale_since(snap: Snapshot, good_at: float | None) -> None:
 def test_fault_marks_panels_stale_keeps_values_and_recovers(
     faults: FaultProxy, refresher: LiveRefresher, mode: str
 ) -> None:
-    good = refresher.refresh(WINDOW)
+    good = _refresh_with_history(refresher)
     _assert_healthy(good)
 
     faults.mode = mode
@@ -164,7 +173,7 @@ def test_fault_marks_panels_stale_keeps_values_and_recovers(
 def test_one_failed_query_makes_only_its_panel_stale(
     faults: FaultProxy, refresher: LiveRefresher
 ) -> None:
-    good = refresher.refresh(WINDOW)
+    good = _refresh_with_history(refresher)
     _assert_healthy(good)
     faults.only = "process_open_fds"  # only the ``pod_gauges`` query fails
     faults.mode = "http-503"
@@ -209,7 +218,7 @@ def test_prometheus_warnings_are_notes_not_errors(
 def test_prometheus_killed_mid_session_then_restarted(prom: PrometheusServer) -> None:
     live = LiveRefresher(_settings(prom.url))
     try:
-        good = live.refresh(WINDOW)
+        good = _refresh_with_history(live)
         _assert_healthy(good)
         prom.stop()
         try:
