@@ -30,6 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--selector", metavar="MATCHERS", help='extra matchers, e.g. model_name="x"'
     )
     parser.add_argument("--hpa", metavar="NAME", help="HorizontalPodAutoscaler to compare")
+    parser.add_argument(
+        "--model", metavar="NAME", help="only this model (the preset's model label)"
+    )
     parser.add_argument("--window", metavar="DUR", help="rate window, e.g. 5m (default)")
     parser.add_argument("--refresh", metavar="DUR", help="TUI refresh interval (default 5s)")
     parser.add_argument("--theme", metavar="NAME", help="TUI theme")
@@ -164,6 +167,7 @@ def _overrides(args: argparse.Namespace) -> Overrides:
         refresh=args.refresh,
         theme=args.theme,
         selector=args.selector,
+        model=args.model,
         scrape=tuple(args.scrape),
         load_balancers=tuple(lbs),
         alertmanager_url=args.alertmanager_url,

@@ -204,7 +204,10 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
         *_METRIC_KEYS,
         *(f"{k}_unit_seconds" for k in _METRIC_KEYS),
         *(f"{k}_includes_ttft" for k in _METRIC_KEYS),
+        *(f"{k}_fallbacks" for k in _METRIC_KEYS),
+        *(f"{k}_per_request_mean" for k in _METRIC_KEYS),
         "in_flight",
+        "model_labels",
     )
     changes: dict[str, Any] = {}
     items = doc.items(keys)
@@ -215,7 +218,7 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
             name = _typed(doc, kind, node, value, "str")
             if name is not None:
                 try:
-                    promql.check_metric_name(name)
+                    name = promql.check_metric_name(name)  # a quoted UTF-8 name loses quotes
                 except ValueError as exc:
                     raise doc.fail(kind, str(exc), node) from None
             spec = replace(spec, metric=name)
@@ -228,7 +231,24 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
         if f"{kind}_includes_ttft" in items:
             value, node = items[f"{kind}_includes_ttft"]
             spec = replace(spec, includes_ttft=bool(_typed(doc, kind, node, value, "bool")))
+        if f"{kind}_fallbacks" in items:
+            key = f"{kind}_fallbacks"
+            value, node = items[key]
+            names = []
+            for name in _typed(doc, key, node, value, "list") or []:
+                try:
+                    names.append(promql.check_metric_name(str(name)))
+                except ValueError as exc:
+                    raise doc.fail(key, str(exc), node) from None
+            spec = replace(spec, fallbacks=tuple(names))
+        if f"{kind}_per_request_mean" in items:
+            key = f"{kind}_per_request_mean"
+            value, node = items[key]
+            spec = replace(spec, per_request_mean=bool(_typed(doc, key, node, value, "bool")))
         changes[kind] = spec
+    if "model_labels" in items:
+        value, node = items["model_labels"]
+        changes["model_labels"] = _label_list(doc, "model_labels", node, value)
     if "in_flight" in items:
         value, node = items["in_flight"]
         gauge = _typed(doc, "in_flight", node, value, "str")
@@ -241,6 +261,21 @@ def _metrics(doc: _Doc, preset: Preset) -> Preset:
     return replace(preset, **changes)
 
 
+def _label_list(doc: _Doc, key: str, node: yaml.Node, value: Any) -> tuple[str, ...]:
+    """A list of label names (``group_by`` also takes ``workload`` and ``model``)."""
+    out = []
+    for item in _typed(doc, key, node, value, "list") or []:
+        name = str(item)
+        if key == "group_by" and name in ("workload", "model"):
+            out.append(name)
+            continue
+        try:
+            out.append(promql.check_label_name(name))
+        except ValueError as exc:
+            raise doc.fail(key, str(exc), node) from None
+    return tuple(out)
+
+
 def _thresholds(doc: _Doc) -> Thresholds:
     keys = (
         "fd_warning",
@@ -250,8 +285,13 @@ def _thresholds(doc: _Doc) -> Thresholds:
         "disconnect_ratio",
     )
     values = {}
-    for key, (value, node) in doc.items(keys).items():
-        if value is not None:
+    for key, (value, node) in doc.items((*keys, "blend_factor")).items():
+        if value is not None and key == "blend_factor":
+            factor = _typed(doc, key, node, value, "num")
+            if factor <= 1:
+                raise doc.fail(key, f"expected a factor above 1, got {value!r}", node)
+            values[key] = float(factor)
+        elif value is not None:
             values[key] = float(_typed(doc, key, node, value, "fraction"))
     result = Thresholds(**values)
     if result.fd_warning > result.fd_critical:
@@ -356,6 +396,9 @@ TOP_KEYS = (
     "alertmanager_url",
     "record_on_quit",
     "session_snapshots",
+    "model",
+    "group_by",
+    "ensembles",
 )
 
 
@@ -440,6 +483,13 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
                 fields[key] = _alertmanager_url(url, key)
             except ConfigError as exc:
                 raise doc.fail(key, _after_where(str(exc)), node) from None
+        elif key == "model":
+            fields["model"] = _typed(doc, key, node, value, "str")
+        elif key == "group_by" and value is not None:
+            fields["group_by"] = _label_list(doc, key, node, value)
+        elif key == "ensembles" and value is not None:
+            items_ = _typed(doc, key, node, value, "list") or []
+            fields["ensembles"] = tuple(str(v) for v in items_)
         elif key == "fallback" and value is not None:
             if value != "scrape":
                 raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)
@@ -541,6 +591,7 @@ class Overrides:
     refresh: str | None = None
     theme: str | None = None
     selector: str | None = None
+    model: str | None = None
     scrape: tuple[str, ...] = ()
     load_balancers: tuple[LoadBalancerSettings, ...] = ()
     alertmanager_url: str | None = None
@@ -573,7 +624,7 @@ def apply_flags(settings: Settings, flags: Overrides) -> Settings:
             raise ConfigError(f"--preset: {_unknown_preset(flags.preset)}")
         base = load_preset(flags.preset)
         changes["preset"] = base
-    for name in ("namespace", "hpa", "theme", "selector"):
+    for name in ("namespace", "hpa", "theme", "selector", "model"):
         value = getattr(flags, name)
         if value is not None:
             changes[name] = value

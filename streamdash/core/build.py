@@ -11,6 +11,14 @@ from streamdash.core.findings import (
     overflow_findings,
     worst_first,
 )
+from streamdash.core.groups import (
+    blend_findings,
+    ensemble_fleet,
+    group_by_of,
+    group_notes,
+    group_overflow_findings,
+    group_views,
+)
 from streamdash.core.histogram import summarize
 from streamdash.core.lb import capacity, join_to_pods, lb_findings
 from streamdash.core.parts import HISTOGRAM_PARTS
@@ -66,14 +74,16 @@ def build_snapshot(
     odd numbers; unknown stays None. ``stale`` marks parts carried from an earlier
     refresh (see ``core.carry``)."""
     preset = settings.preset or load_preset(DEFAULT_PRESET)
-    latency = _latency(raw, preset)
+    latency = _latency(ensemble_fleet(raw, preset, settings.ensembles), preset)
     rule = settings.load_balancers[0].pod_match if settings.load_balancers else "server"
     connections = join_to_pods(fleet_pods(raw), raw.lb_backends, rule)
     pods = pod_rows(raw, preset, connections)
     scalers = autoscalers(
         raw.hpas, pods, raw.pod_workloads, settings.hpa, settings.cpu_target_utilization
     )
-    notes = [*raw.notes, *preset.notes, *scalers.notes]
+    groups = group_views(raw, preset, pods)
+    notes = [*raw.notes, *preset.notes, *scalers.notes, *group_notes(raw, settings, preset)]
+    several = len(groups) > 1
     counted = sum(1 for p in pods if p.fd_source == "cadvisor")
     if counted:
         notes.append(
@@ -82,7 +92,9 @@ def build_snapshot(
             "so no FD utilization."
         )
     findings = [
-        *overflow_findings(latency),
+        # several groups: overflow is named per group, and a blend of unlike groups flagged
+        *(group_overflow_findings(groups) if several else overflow_findings(latency)),
+        *(blend_findings(latency, groups, settings.thresholds.blend_factor) if several else ()),
         *fd_findings(pods, settings.thresholds, raw.queries.get("pod_gauges")),
         *(
             finding
@@ -128,4 +140,6 @@ def build_snapshot(
         history=raw.history,
         notes=tuple(dict.fromkeys(notes)),
         alerts=raw.alerts,
+        groups=groups,
+        group_by=group_by_of(settings, preset),
     )

@@ -446,6 +446,8 @@ def summarize(
             subject=subject, metric=None, available=False, note=f"not exported by {server}"
         )
     notes = ["includes TTFT"] if spec.includes_ttft else []
+    if spec.per_request_mean:
+        notes.append("per-request mean: pauses between tokens are averaged away")
     if raw is None or not has_data(raw):
         return HistogramSummary(
             subject=subject,
@@ -491,4 +493,5 @@ def summarize(
         bucket_bounds=bounds,
         longest_observed=highest_occupied(fleet),
         advice=advice,
+        per_request_mean=spec.per_request_mean,
     )

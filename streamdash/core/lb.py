@@ -148,7 +148,10 @@ def _longest_silence(latency: Mapping[str, HistogramSummary]) -> _Bound | None:
     """The longest silence a stream shows an LB: max(TTFT p99, inter-token p99)."""
     candidates = []
     for kind, label in (("ttft", "TTFT p99"), ("itl", "inter-token p99")):
-        value, over = _value(latency.get(kind), "p99")
+        summary = latency.get(kind)
+        if summary is not None and summary.per_request_mean:
+            continue  # a per-request mean averages pauses away: it is no silence
+        value, over = _value(summary, "p99")
         if value is not None:
             candidates.append(_Bound(float(value), over, label))
     return max(candidates, key=lambda b: b.seconds) if candidates else None
@@ -203,7 +206,8 @@ def idle_timeout_findings(
     shortest_idle = min(idle) if idle else None
     silence = _longest_silence(latency)
     itl = latency.get("itl")
-    gaps = itl.longest_observed if itl is not None and itl.available else None
+    real_gaps = itl is not None and itl.available and not itl.per_request_mean
+    gaps = itl.longest_observed if itl is not None and real_gaps else None
     p99, p90 = _response_length(latency, stream_includes_ttft)
     findings = []
     for timeout, count in worst.values():
@@ -272,6 +276,15 @@ def _rare_gap_finding(
     )
 
 
+def _gap_seen(gaps: tuple[float, float] | None) -> float | None:
+    """The longest pause the highest occupied inter-token bucket vouches for: its upper
+    bound, or its lower bound when it is +Inf (the pause is longer still)."""
+    if gaps is None:
+        return None
+    lower, upper = gaps
+    return upper if math.isfinite(upper) else lower
+
+
 def _idle_finding(
     timeout: LbTimeoutRaw,
     evidence: dict[str, object],
@@ -289,7 +302,12 @@ def _idle_finding(
         )
         if timeout.seconds > silence.seconds:
             return _rare_gap_finding(timeout, evidence, gaps, shortest_idle)
-        target = nice_at_least(2 * silence.seconds)
+        longest, basis = silence.seconds, "2x the longest silence"
+        seen = _gap_seen(gaps)
+        if seen is not None and seen > longest:  # rarer, longer pauses were observed
+            longest, basis = seen, "2x the longest pause the inter-token histogram saw"
+            evidence.update(longest_gap_bucket_seconds=list(gaps or ()))
+        target = nice_at_least(2 * longest)
         evidence["suggested_seconds"] = target
         gap = fmt.seconds(silence.seconds, silence.lower_bound)
         return Finding(
@@ -302,7 +320,7 @@ def _idle_finding(
             ),
             evidence=evidence,
             advice=(
-                f"Set {timeout.name} to at least {fmt.seconds(target)} (2x the longest silence)."
+                f"Set {timeout.name} to at least {fmt.seconds(target)} ({basis})."
                 + _keepalive(shortest_idle)
             ),
         )

@@ -60,6 +60,29 @@ class HistogramSummary:
     the longest value seen lies in it (upper is +Inf past the top bucket)."""
     advice: BucketAdvice | None = None
     promql: str | None = None
+    per_request_mean: bool = False
+    """The metric gets one observation per request, its mean (TGI/TRT-LLM/OTel
+    per-token): it never stands for a pause between tokens."""
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """One group of the fleet: a workload serving a model (or whatever ``group_by``
+    names), with its own latency split and its pods' worst numbers."""
+
+    name: str
+    """Display name, e.g. ``Deployment/llama-serve model_name=llama``."""
+    workload_kind: str | None = None
+    workload: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Group labels other than the workload (model labels, ``group_by`` labels)."""
+    pods: tuple[str, ...] = ()
+    latency: Mapping[str, HistogramSummary] = field(default_factory=dict)
+    """Keyed ``ttft``, ``stream``, ``itl``, like ``Snapshot.latency``."""
+    fd_worst_pod: str | None = None
+    fd_worst_utilization: float | None = None
+    in_flight: float | None = None
+    cpu_cores: float | None = None
 
 
 @dataclass(frozen=True)
@@ -212,4 +235,9 @@ class Snapshot:
     verdict line (``core.verdict``) carries them."""
     alerts: tuple[AlertRaw, ...] = ()
     """Alerts firing in Alertmanager for the namespace, shown beside the findings."""
+    groups: tuple[GroupView, ...] = ()
+    """The fleet's groups (workload x model, or ``group_by``), largest first; views show
+    one row per group when there is more than one."""
+    group_by: tuple[str, ...] = ()
+    """What the groups are made of: ``workload`` and/or label names."""
     schema: str = SCHEMA

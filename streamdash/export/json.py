@@ -16,6 +16,7 @@ from streamdash.core.snapshot import (
     AutoscalerView,
     Capacity,
     Finding,
+    GroupView,
     HistogramSummary,
     PodRow,
     Snapshot,
@@ -65,6 +66,7 @@ def _latency(h: HistogramSummary) -> dict[str, Any]:
         if h.advice is None
         else {"buckets": list(h.advice.buckets), "basis": h.advice.basis},
         "promql": h.promql,
+        "per_request_mean": h.per_request_mean,
     }
 
 
@@ -201,6 +203,21 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
     }
 
 
+def _group(g: GroupView) -> dict[str, Any]:
+    return {
+        "name": g.name,
+        "workload_kind": g.workload_kind,
+        "workload": g.workload,
+        "labels": dict(g.labels),
+        "pods": list(g.pods),
+        "latency": {k: _latency(v) for k, v in g.latency.items()},
+        "fd_worst_pod": g.fd_worst_pod,
+        "fd_worst_utilization": _num(g.fd_worst_utilization),
+        "in_flight": _num(g.in_flight),
+        "cpu_cores": _num(g.cpu_cores),
+    }
+
+
 def snapshot_dict(s: Snapshot) -> dict[str, Any]:
     """The Snapshot as plain JSON-ready data (schema v1)."""
     return {
@@ -214,6 +231,8 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
         "namespace": s.namespace,
         "latency": {k: _latency(v) for k, v in s.latency.items()},
         "pods": [_pod(p) for p in s.pods],
+        "groups": [_group(g) for g in s.groups],
+        "group_by": list(s.group_by),
         "autoscaler": _autoscaler(s.autoscaler),
         "autoscalers": [_autoscaler(a) for a in s.autoscalers],
         "load_balancer": {

@@ -70,7 +70,32 @@ def _latency(s: Snapshot) -> list[str]:
             "\n`> x` marks a percentile whose rank falls in the +Inf bucket: Prometheus "
             "returns the top bucket bound, so the true value is only known to be above it."
         )
+    lines += _groups(s, kinds)
     return lines
+
+
+def _groups(s: Snapshot, kinds: list[str]) -> list[str]:
+    """p99 per group (workload x model), the fleet row first; nothing with one group."""
+    if len(s.groups) < 2:
+        return []
+    out = ["", "### p99 by group", ""]
+    out.append("| group | pods | " + " | ".join(TITLES[k] for k in kinds) + " | worst FD pod |")
+    out.append("|---|---:|" + "---:|" * len(kinds) + "---|")
+
+    def cell(h: HistogramSummary | None) -> str:
+        return _pct(h, "p99") if h is not None and h.available else fmt.NA
+
+    fleet = " | ".join(cell(s.latency.get(k)) for k in kinds)
+    out.append(f"| fleet | {len(s.pods)} | {fleet} | |")
+    for g in s.groups:
+        cells = " | ".join(cell(g.latency.get(k)) for k in kinds)
+        worst = (
+            f"{md_text(g.fd_worst_pod)} ({fmt.ratio(g.fd_worst_utilization)})"
+            if g.fd_worst_pod
+            else fmt.NA
+        )
+        out.append(f"| {md_text(g.name)} | {len(g.pods)} | {cells} | {worst} |")
+    return out
 
 
 def _pods(s: Snapshot) -> list[str]:

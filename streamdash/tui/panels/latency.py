@@ -75,6 +75,9 @@ def latency_table(snapshot: Snapshot, palette: Palette) -> Text:
     header = ["", *(title for _k, title, _s in subjects)]
     table = grid(rows, header, right=[False, *([True] * len(subjects))])
     out: list[Text] = [table]
+    groups = group_table(snapshot, palette)
+    if groups is not None:
+        out.append(groups)
     for _key, title, s in subjects:
         if not s.available:
             out.append(Text(f"{title}: {s.note or 'not available'}", style=palette.muted))
@@ -95,6 +98,33 @@ def latency_table(snapshot: Snapshot, palette: Palette) -> Text:
     return lines(out)
 
 
+def group_table(snapshot: Snapshot, palette: Palette) -> Text | None:
+    """p99 per group (workload x model), the fleet row first; None with one group."""
+    if len(snapshot.groups) < 2:
+        return None
+    kinds = [(k, t) for k, t, _s in _shown_subjects(snapshot)]
+
+    def cell(summary: HistogramSummary | None) -> Text:
+        if summary is None or not summary.available:
+            return Text("n/a", style=palette.muted)
+        over = "p99" in summary.overflowed
+        return Text(fmt.seconds(summary.p99, over), style=palette.warning if over else "")
+
+    rows = [
+        [Text("fleet", style="bold"), Text(""), *(cell(snapshot.latency.get(k)) for k, _ in kinds)]
+    ]
+    for group in snapshot.groups:
+        rows.append(
+            [
+                Text(group.name),  # label values are data, never markup
+                Text(str(len(group.pods))),
+                *(cell(group.latency.get(k)) for k, _ in kinds),
+            ]
+        )
+    header = ["p99 by group", "pods", *(title for _, title in kinds)]
+    return grid(rows, header, right=[False, True, *([True] * len(kinds))])
+
+
 class LatencyPanel(Panel):
     PANEL = "latency"
 
@@ -111,6 +141,7 @@ class LatencyPanel(Panel):
         stream = snapshot.latency.get("stream")
         return (
             dict(snapshot.latency),
+            tuple((g.name, len(g.pods), tuple(g.latency.items())) for g in snapshot.groups),
             history_key(snapshot.history, CHART_SERIES),
             stream.top_finite_bucket if stream else None,
         )
