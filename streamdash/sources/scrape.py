@@ -40,6 +40,8 @@ from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
     PER_POD_KINDS,
+    WORKLOAD_KIND_LABEL,
+    WORKLOAD_LABEL,
     FdRaw,
     GroupLabels,
     HistogramRaw,
@@ -261,6 +263,7 @@ def _histogram(
     per_pod: bool,
     part: str,
     members: dict[str, set[GroupLabels]],
+    owners: Mapping[str, WorkloadRef] | None = None,
 ) -> HistogramRaw:
     """The same aggregates Prometheus computes for ``promql.histogram_query``, locally:
     each pod uses the first metric of ``metrics`` it exports (per-pod fallbacks)."""
@@ -281,10 +284,15 @@ def _histogram(
             pod = by_pod[pod_name]
             pod[le] = pod.get(le, 0.0) + rate
             key = tuple(sorted((g, labels[g]) for g in group_by if labels.get(g)))
-            if group_by:
+            if key or group_by:
+                members.setdefault(pod_name, set()).add(key)
+            owner = (owners or {}).get(pod_name)
+            if owner is not None:  # as the Prometheus source's owner join labels it
+                joined = {**dict(key), WORKLOAD_KIND_LABEL: owner.kind, WORKLOAD_LABEL: owner.name}
+                key = tuple(sorted(joined.items()))
+            if key or group_by or owners:
                 group = groups[key]
                 group[le] = group.get(le, 0.0) + rate
-                members.setdefault(pod_name, set()).add(key)
         for pod_name in seen:
             chosen.setdefault(pod_name, metric)
     totals: dict[str, float] = {}
@@ -363,7 +371,11 @@ def answers_from_rounds(
     k8s_views = {r.target: _View(r.target, settings.namespace, k8s_pod_labels) for r in rounds}
     selector = parse_matchers(settings.selector)
     selector = (*selector, *model_matchers(settings))
-    group_by, _workloads = group_plan(settings)
+    group_by, by_workload = group_plan(settings)
+    owners = kube.read_owners(
+        [sample for _, sample in _kube_samples(rounds, k8s_views.__getitem__)],
+        lambda labels: labels.get("pod"),
+    )
     members: dict[str, set[GroupLabels]] = {}
     histograms: dict[str, HistogramRaw] = {}
     for chain, kinds in _chains(preset).items():
@@ -376,6 +388,7 @@ def answers_from_rounds(
             bool(PER_POD_KINDS.intersection(kinds)),
             HISTOGRAM_PARTS[kinds[0]],
             members,
+            owners if by_workload else {},
         )
         for kind in kinds:
             histograms[kind] = hist

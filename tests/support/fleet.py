@@ -45,6 +45,10 @@ SHORT_STREAM_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 TTFT_METRIC = "vllm:time_to_first_token_seconds"
 STREAM_METRIC = "vllm:request_decode_time_seconds"
 ITL_METRIC = "vllm:inter_token_latency_seconds"
+OLD_ITL_METRIC = "vllm:time_per_output_token_seconds"
+"""vLLM <= 0.10's name for the inter-token histogram."""
+TRITON_METRIC = "nv_inference_first_response_histogram_ms"
+TRITON_BUCKETS_MS: tuple[float, ...] = (100.0, 500.0, 2000.0, 5000.0)
 E2E_METRIC = "vllm:e2e_request_latency_seconds"
 IN_FLIGHT_METRIC = "vllm:num_requests_running"
 CPU_METRIC = "container_cpu_usage_seconds_total"
@@ -129,6 +133,11 @@ class FleetSpec:
     other_model: str | None = None
     """Pods of another model in the same namespace (for selector tests)."""
     other_model_pods: int = 2
+    other_model_latency_factor: float = 1.0
+    """Latencies of the other model's pods, relative to the main model's (for blends)."""
+    old_vllm_pods: int = 0
+    """How many main pods (the last ones) are vLLM <= 0.10: their inter-token histogram
+    is ``vllm:time_per_output_token_seconds`` (same buckets), not the current name."""
 
     # -- kube-state-metrics shapes (fleets-k8s)
     owners: bool = True
@@ -161,6 +170,7 @@ class PodPlan:
     requests_per_second: float
     latency_factor: float
     cpu_cores: float
+    old_vllm: bool = False
 
 
 def _suffix(seed: int, *parts: object) -> str:
@@ -175,7 +185,13 @@ def _suffix(seed: int, *parts: object) -> str:
 
 
 def _group(
-    spec: FleetSpec, namespace: str, model: str, deployment: str, count: int, main: bool
+    spec: FleetSpec,
+    namespace: str,
+    model: str,
+    deployment: str,
+    count: int,
+    main: bool,
+    factor: float = 1.0,
 ) -> list[PodPlan]:
     plans = []
     rng = random.Random(f"{spec.seed}/{namespace}/{model}")
@@ -202,8 +218,10 @@ def _group(
                 requests_per_second=(
                     spec.slow_requests_per_second if slow else spec.requests_per_second * jitter
                 ),
-                latency_factor=(spec.slow_latency_factor if slow else rng.uniform(0.9, 1.1)),
+                latency_factor=factor
+                * (spec.slow_latency_factor if slow else rng.uniform(0.9, 1.1)),
                 cpu_cores=spec.cpu_cores_per_pod * rng.uniform(0.9, 1.1),
+                old_vllm=main and i >= count - spec.old_vllm_pods,
             )
         )
     return plans
@@ -220,6 +238,7 @@ def plan_fleet(spec: FleetSpec) -> tuple[PodPlan, ...]:
             f"{spec.other_model}-serve",
             spec.other_model_pods,
             False,
+            spec.other_model_latency_factor,
         )
     if spec.other_namespace:
         plans += _group(
@@ -244,7 +263,8 @@ def main_pods(spec: FleetSpec) -> list[str]:
 
 def fleet_types(spec: FleetSpec) -> dict[str, str]:
     """Family name -> OpenMetrics type for ``openmetrics_text``."""
-    types = {m: "histogram" for m in (TTFT_METRIC, STREAM_METRIC, ITL_METRIC, E2E_METRIC)}
+    names = (TTFT_METRIC, STREAM_METRIC, ITL_METRIC, OLD_ITL_METRIC, E2E_METRIC, TRITON_METRIC)
+    types = {m: "histogram" for m in names}
     types[CPU_METRIC[: -len("_total")]] = "counter"
     return types
 
@@ -394,7 +414,10 @@ def iter_fleet_series(
     }
     for kind in spec.histograms:
         name, buckets, median = histograms[kind]
-        for p in plans:
+        ordered = [(name, p) for p in plans if not (kind == "itl" and p.old_vllm)]
+        if kind == "itl":  # vLLM <= 0.10 pods: the old name, its family after the new one
+            ordered += [(OLD_ITL_METRIC, p) for p in plans if p.old_vllm]
+        for name, p in ordered:
             yield from _histogram(
                 name,
                 _app_labels(spec, p),
@@ -613,6 +636,72 @@ def fleet_series(
     Points run from ``end - duration_s`` to ``end`` every ``step_s`` seconds.
     """
     return list(iter_fleet_series(spec, end, duration_s, step_s)), fleet_types(spec)
+
+
+# --------------------------------------------------------------------------- Triton
+
+
+@dataclass(frozen=True)
+class TritonModel:
+    """One model a Triton pod serves: first-response latency (ms) and requests/s."""
+
+    name: str
+    median_ms: float
+    requests_per_second: float
+    version: str = "1"
+
+
+TRITON_ENSEMBLE: tuple[TritonModel, ...] = (
+    TritonModel("ens", 1200.0, 2.0),
+    TritonModel("preprocess", 8.0, 300.0),
+    TritonModel("tokenize", 3.0, 300.0),
+    TritonModel("llm", 1100.0, 2.0),
+)
+"""An ensemble (``ens``) and its sub-models: each ensemble request runs the sub-models
+again (batched pre-processing and tokenizing many times over), so a fleet sum of all
+four is dominated by the fast sub-models and hides the ensemble's own latency."""
+
+
+def iter_triton_series(
+    namespace: str,
+    pods: Sequence[str],
+    end: float,
+    models: Sequence[TritonModel] = TRITON_ENSEMBLE,
+    duration_s: int = 900,
+    step_s: int = 15,
+    sigma: float = 0.5,
+) -> Iterator[Series]:
+    """Triton's first-response histogram (milliseconds, labels ``model``/``version``) and
+    pending-request gauge for each pod and model."""
+    clock = _Clock(end, duration_s, step_s)
+    for model in models:
+        for pod in pods:
+            rng = random.Random(f"triton/{namespace}/{pod}/{model.name}")
+            total, counts = rng.randrange(100, 1000), []
+            for k in range(len(clock.times)):
+                if k:
+                    total += _poisson(rng, model.requests_per_second * step_s)
+                counts.append(total)
+            labels = {
+                "namespace": namespace,
+                "pod": pod,
+                "job": "triton",
+                "model": model.name,
+                "version": model.version,
+            }
+            yield from _histogram(
+                TRITON_METRIC, labels, TRITON_BUCKETS_MS, model.median_ms, sigma, counts,
+                clock.times,
+            )  # fmt: skip
+    for pod in pods:
+        labels = {
+            "namespace": namespace,
+            "pod": pod,
+            "job": "triton",
+            "model": "ens",
+            "version": "1",
+        }
+        yield "nv_inference_pending_request_count", labels, [(t, 1.0) for t in clock.times]
 
 
 # --------------------------------------------------------------------------- streaming

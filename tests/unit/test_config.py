@@ -246,3 +246,40 @@ def test_cli_without_source_points_to_demo(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "no source" in proc.stderr and "streamdash demo" in proc.stderr
+
+
+def test_models_groups_and_utf8_metric_names() -> None:
+    s = parse(
+        "preset: triton\n"
+        "model: ens\n"
+        "group_by: [workload, model, engine]\n"
+        "ensembles: [ens]\n"
+        "thresholds: {blend_factor: 5}\n"
+        "metrics:\n"
+        '  ttft: "gen_ai.server.time_to_first_token_seconds"\n'
+        "  itl_fallbacks: [old_itl_seconds]\n"
+        "  itl_per_request_mean: true\n"
+        "  model_labels: [model]\n"
+    )
+    assert (s.model, s.group_by, s.ensembles) == ("ens", ("workload", "model", "engine"), ("ens",))
+    assert s.thresholds.blend_factor == 5.0
+    assert s.preset is not None
+    assert s.preset.ttft.metric == "gen_ai.server.time_to_first_token_seconds"
+    assert s.preset.itl.fallbacks == ("old_itl_seconds",) and s.preset.itl.per_request_mean
+    assert s.preset.model_labels == ("model",)
+    quoted = parse("metrics:\n  ttft: '\"odd name\"'\n")
+    assert quoted.preset is not None and quoted.preset.ttft.metric == "odd name"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("group_by: [bad-label]\n", "group_by"),
+        ("thresholds: {blend_factor: 1}\n", "blend_factor"),
+        ("metrics:\n  itl_fallbacks: [bad-name]\n", "itl_fallbacks"),
+    ],
+)
+def test_bad_group_settings_are_one_line(text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(text)
+    assert fragment in str(info.value) and "\n" not in str(info.value)

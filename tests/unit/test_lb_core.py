@@ -248,3 +248,30 @@ def test_rare_long_pauses_past_an_idle_timeout_are_reported() -> None:
     assert [f.severity for f in found] == ["critical"]
     calm = dataclasses.replace(itl, longest_observed=(0.05, 0.1))
     assert idle_timeout_findings({"itl": calm, "ttft": ttft}, [timeout]) == []
+
+
+def test_idle_advice_covers_the_longest_pause_the_itl_histogram_saw() -> None:
+    """2x TTFT p99 would say 10 s; the inter-token histogram saw pauses of 20-40 s."""
+    latency = {
+        "ttft": hist("ttft", p99=5.0),
+        "itl": hist("itl", p99=0.05, longest_observed=(20.0, 40.0)),
+        "stream": hist("stream", p99=60.0, p90=50.0),
+    }
+    (f,) = lb_findings(latency, [], [timeout("timeout server", 4.0)], [], T)
+    assert f.severity == "critical"
+    suggested = f.evidence["suggested_seconds"]
+    assert isinstance(suggested, float) and 80.0 <= suggested <= 100.0  # nice, >= 2 x 40 s
+    assert f.evidence["longest_gap_bucket_seconds"] == [20.0, 40.0]
+    assert f.advice is not None and "longest pause" in f.advice
+
+
+def test_a_per_request_mean_itl_is_never_a_pause() -> None:
+    """TGI / TRT-LLM / OTel: a mean of 30 s per token is not a 30 s silence."""
+    latency = {
+        "itl": hist("itl", p99=30.0, longest_observed=(20.0, 40.0), per_request_mean=True),
+        "stream": hist("stream", p99=60.0, p90=50.0),
+    }
+    (f,) = lb_findings(latency, [], [timeout("timeout server", 10.0)], [], T)
+    assert f.severity == "warning"  # only the response length speaks, not a mean gap
+    assert "longest_silence_seconds" not in f.evidence
+    assert "longest_gap_bucket_seconds" not in f.evidence
