@@ -27,7 +27,8 @@ from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from streamdash import format as fmt
-from streamdash.core.snapshot import Snapshot
+from streamdash.advise.model import Artifact
+from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.refresh import Refresher
 from streamdash.settings import Settings
 from streamdash.tui.bindings import (
@@ -41,6 +42,7 @@ from streamdash.tui.dashboard import DashboardScreen
 from streamdash.tui.help import SECTIONS, HelpScreen
 from streamdash.tui.panels.findings import FindingsPanel
 from streamdash.tui.panels.pods import PodsPanel
+from streamdash.tui.screens.artifacts import ArtifactsScreen, quick_advice
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
 from streamdash.tui.status import PANELS, age_text, one_line, panel_status
@@ -339,7 +341,19 @@ class StreamdashApp(TimeActions):
 
     @on(FindingsPanel.FindingChosen)
     def _open_finding(self, message: FindingsPanel.FindingChosen) -> None:
-        self.push_screen(FindingScreen(message.finding))
+        artifacts: tuple[Artifact, ...] = ()
+        if self.snapshot is not None:
+            artifacts = quick_advice(self.snapshot, self.settings).for_finding(message.finding)
+        self.push_screen(FindingScreen(message.finding, artifacts, self._open_artifacts))
+
+    @on(FindingsPanel.ArtifactsChosen)
+    def _artifacts_chosen(self, message: FindingsPanel.ArtifactsChosen) -> None:
+        self._open_artifacts(message.finding)
+
+    def _open_artifacts(self, finding: Finding) -> None:
+        """``a`` on a finding: its artifacts, with the facts asked from the sources."""
+        if self.snapshot is not None:
+            self.push_screen(ArtifactsScreen(finding, self.snapshot, self.settings))
 
     # ----- command palette ------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -6,9 +6,12 @@ values, so everything is plain ``Text``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
@@ -60,10 +63,28 @@ def errors_view(snapshot: Snapshot, palette: Palette) -> Text:
 class FindingsPanel(Panel):
     PANEL = "findings"
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "artifacts", "Artifacts", id="findings_artifacts"),
+    ]
+
     class FindingChosen(Message):
         def __init__(self, finding: Finding) -> None:
             super().__init__()
             self.finding = finding
+
+    class ArtifactsChosen(Message):
+        """``a`` on a finding row: open what ``streamdash advise`` writes for it."""
+
+        def __init__(self, finding: Finding) -> None:
+            super().__init__()
+            self.finding = finding
+
+    def action_artifacts(self) -> None:
+        row = self.query_one(NavTable).cursor_row
+        if self.snapshot is not None and 0 <= row < len(self.snapshot.findings):
+            self.post_message(self.ArtifactsChosen(self.snapshot.findings[row]))
+        else:
+            self.app.bell()
 
     def compose_body(self) -> ComposeResult:
         yield NavTable(id="findings-table")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from streamdash import format as fmt
+from streamdash.advise.model import Artifact
 from streamdash.core.snapshot import Finding
 from streamdash.tui.bindings import DETAIL_BINDINGS
 from streamdash.tui.palette import palette_from
@@ -40,11 +42,23 @@ class DetailBody(VerticalScroll, can_focus=True):
 class FindingScreen(Screen[None]):
     """One finding in full. Escape goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[:1]]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *DETAIL_BINDINGS[:1],
+        Binding("a", "artifacts", "Artifacts", id="finding_artifacts"),
+    ]
 
-    def __init__(self, finding: Finding) -> None:
+    def __init__(
+        self,
+        finding: Finding,
+        artifacts: Sequence[Artifact] = (),
+        open_artifacts: Callable[[Finding], None] | None = None,
+    ) -> None:
         super().__init__(classes="detail")
         self.finding = finding
+        self.artifacts = tuple(artifacts)
+        """What ``streamdash advise`` writes for this finding (built without asking the
+        sources; ``a`` opens them in full)."""
+        self.open_artifacts = open_artifacts
 
     def compose(self) -> ComposeResult:
         f = self.finding
@@ -73,6 +87,13 @@ class FindingScreen(Screen[None]):
             parts.append(Text("none", style=palette.muted))
         parts += [Text(""), Text("Advice", style="bold underline")]
         parts.append(Text(f.advice) if f.advice else Text("none", style=palette.muted))
+        parts += [Text(""), Text("Artifacts (streamdash advise)", style="bold underline")]
+        if self.artifacts:
+            for a in self.artifacts:
+                parts.append(Text(f"{a.name} — {a.title}"))
+            parts.append(Text("a: open them (why, body, y to copy)", style=palette.muted))
+        else:
+            parts.append(Text("none for this finding", style=palette.muted))
         yield VerdictLine()
         with DetailBody(id="finding-body"):
             yield Static(Group(*parts), id="finding-text")
@@ -80,6 +101,10 @@ class FindingScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DetailBody).focus()
+
+    def action_artifacts(self) -> None:
+        if self.open_artifacts is not None:
+            self.open_artifacts(self.finding)
 
     def action_close(self) -> None:
         self.dismiss(None)
