@@ -72,8 +72,18 @@ def _num(value: float) -> str:
 
 
 def _group_by(settings: Settings, snapshot: Snapshot) -> tuple[str, ...]:
+    """``namespace`` (when set) and the label names the Snapshot's groups carry on the
+    metric itself (model labels, ``group_by`` labels): one SLO series per model. A
+    workload is no label of the metric (it needs the kube-state-metrics owner join), so
+    the rules do not split by it."""
     labels = ["namespace"] if settings.namespace else []
-    return tuple(labels)
+    for group in snapshot.groups:
+        for name in group.labels:
+            try:
+                labels.append(promql.check_label_name(name))
+            except ValueError:
+                continue
+    return tuple(dict.fromkeys(labels))
 
 
 def _choose_bound(
@@ -278,6 +288,11 @@ def slo_artifacts(
             f"{fmt.seconds(plan.target_seconds)} ({plan.target_source}); {verified}. The alerts "
             "follow the SRE workbook's multi-window burn rates: 14.4x over 1 h and 5 m, 6x over "
             "6 h and 30 m."
+            + (
+                f" One series per {', '.join(by)}."
+                if by
+                else " Fleet-wide (the snapshot has no groups to split by)."
+            )
         )
         artifacts.append(
             Artifact(

@@ -207,3 +207,19 @@ def test_slo_config_keys_and_one_line_errors(tmp_path) -> None:  # type: ignore[
             parse_config_text(bad, "c.yaml", {}, tmp_path)
         message = str(err.value)
         assert "\n" not in message and message.startswith("c.yaml:") and words in message
+
+
+def test_slo_rules_split_by_the_groups_model_label() -> None:
+    from streamdash.core.snapshot import GroupView
+
+    snap = dataclasses.replace(
+        snapshot(),
+        groups=(
+            GroupView(name="a", labels={"model_name": "llama"}),
+            GroupView(name="b", labels={"model_name": "qwen"}),
+        ),
+    )
+    advice = advise(snap, AdviseFacts(), settings())
+    rules = next(a for a in advice.artifacts if a.name == "slo-ttft.rules.yaml")
+    assert "sum by (namespace, model_name) (rate(" in rules.body
+    assert "One series per namespace, model_name" in rules.why
