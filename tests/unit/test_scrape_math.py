@@ -258,3 +258,47 @@ def test_window_baseline_sums_increases_across_a_reset() -> None:
     assert base is not None and base.at == 0
     assert 25 - base.samples["x_total"][key] == 45
     assert window_baseline([], at(30, 25)) is None
+
+
+def test_scrape_groups_by_model_and_owner_workload_like_the_prometheus_join() -> None:
+    """Direct scrape makes the same groups Prometheus's owner join does: the model label
+    and, from kube-state-metrics' own samples, the pod's Deployment; an old-name vLLM
+    pod is summed through the per-pod fallback."""
+
+    def model_hist(name: str, pod: str, model: str, inf: float) -> str:
+        return _hist(name, pod, {"0.5": inf / 2, "+Inf": inf}, inf).replace(
+            f'pod="{pod}"', f'pod="{pod}",model_name="{model}"'
+        )
+
+    itl, old = "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"
+    a0 = model_hist(TTFT, "pod-a", "llama", 10) + model_hist(itl, "pod-a", "llama", 10)
+    a1 = model_hist(TTFT, "pod-a", "llama", 20) + model_hist(itl, "pod-a", "llama", 20)
+    b0 = model_hist(TTFT, "b", "mistral", 4) + model_hist(old, "b", "mistral", 4)
+    b1 = model_hist(TTFT, "b", "mistral", 8) + model_hist(old, "b", "mistral", 8)
+    owners = (
+        'kube_pod_owner{namespace="llm",pod="pod-a",owner_kind="ReplicaSet",'
+        'owner_name="llama-1"} 1\n'
+        'kube_replicaset_owner{namespace="llm",replicaset="llama-1",owner_kind="Deployment",'
+        'owner_name="llama"} 1\n'
+    )
+    rounds = [
+        TargetRound(POD_A, _scrape(0.0, a0), _scrape(2.0, a1)),
+        TargetRound(POD_B, _scrape(0.0, b0), _scrape(2.0, b1)),
+        TargetRound(KSM, _scrape(0.0, owners), _scrape(2.0, owners)),
+    ]
+    fields = answers_from_rounds(_settings(), VLLM, rounds)
+    ttft = fields.histograms["ttft"]
+    llama = (
+        ("model_name", "llama"),
+        ("workload", "llama"),
+        ("workload_kind", "Deployment"),
+    )
+    assert ttft.groups == {
+        llama: {0.5: 2.5, math.inf: 5.0},
+        (("model_name", "mistral"),): {0.5: 1.0, math.inf: 2.0},
+    }
+    assert fields.pod_groups == {
+        "pod-a": ((("model_name", "llama"),),),
+        "configured-b": ((("model_name", "mistral"),),),
+    }
+    assert fields.histograms["itl"].fleet == {0.5: 3.5, math.inf: 7.0}  # old name kept
