@@ -17,7 +17,7 @@ from streamdash.config import ConfigError, Overrides, load_settings
 from streamdash.presets import preset_names
 from streamdash.settings import LoadBalancerSettings, Settings
 
-COMMANDS = ("tui", "demo", "snapshot", "check", "record", "replay", "advise")
+COMMANDS = ("tui", "demo", "snapshot", "check", "record", "replay", "advise", "rules")
 SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", "incident")
 
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="On-call dashboard for LLM services that stream tokens.",
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{tui,demo,snapshot,check,record,replay,advise}"
+        dest="command", metavar="{tui,demo,snapshot,check,record,replay,advise,rules}"
     )
     tui = sub.add_parser("tui", help="open the dashboard (the default)")
     _common(tui)
@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(adv)
     adv.add_argument("--format", choices=("md", "files"), default="md")
     adv.add_argument("--output", metavar="DIR", help="write one file per artifact into DIR")
+    rules = sub.add_parser("rules", help="print recording rules for what a refresh asks")
+    _common(rules)
+    rules.add_argument(
+        "--windows", metavar="DUR,...", help="rate windows to record (default: --window)"
+    )
+    rules.add_argument(
+        "--interval", type=_duration, default=30.0, metavar="DUR", help="evaluation (30s)"
+    )
     return parser
 
 
@@ -229,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(settings, args.scenario, args.pods, args.seed, serve_only=args.serve)
         if args.command in ("record", "replay"):
             return _run_time_command(args, settings)
+        if args.command == "rules":
+            from streamdash.rules import run_rules
+
+            return run_rules(settings, args.windows, args.interval)
         _require_source(settings)
         if args.command == "snapshot":
             from streamdash.commands import run_snapshot

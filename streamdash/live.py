@@ -46,7 +46,9 @@ class LiveRefresher:
     def __init__(self, settings: Settings, *, with_history: bool = True) -> None:
         self.settings = settings
         self.with_history = with_history
-        self.prometheus = PrometheusSource(settings) if settings.prometheus.url else None
+        self.prometheus = (
+            PrometheusSource(settings, recorded=True) if settings.prometheus.url else None
+        )
         self.scrape: ScrapeSource | None = None
         if settings.scrape:
             from streamdash.sources.scrape import ScrapeSource
@@ -89,7 +91,7 @@ class LiveRefresher:
 
     def _history_query(self, window_seconds: int) -> str | None:
         assert self.prometheus is not None
-        return self.prometheus.queries(window_seconds, with_history=True).get("history")
+        return self.prometheus.sent_queries(window_seconds, with_history=True).get("history")
 
     def _start_history(self, window_seconds: int, now: float) -> None:
         """Start fetching the charts' history in the background when a chart step has

@@ -52,10 +52,12 @@ from streamdash.core.raw import (
 )
 from streamdash.redact import redact_url
 from streamdash.settings import Settings
-from streamdash.sources import fds, kube, promql
+from streamdash.sources import fds, kube, promql, recorded
 from streamdash.sources import labels as conventions
 
 SOURCE = "prometheus"
+PROBE = "recorded_probe"
+"""The query name of the one probe for recorded series (first refresh of a window)."""
 _MAX_DETAIL = 240
 
 
@@ -253,7 +255,7 @@ class PrometheusSource:
     no URL, a bad selector, pod label or metric name.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, recorded: bool = False) -> None:
         prom = settings.prometheus
         if not prom.url:
             raise ValueError("prometheus.url is not set")
@@ -299,6 +301,10 @@ class PrometheusSource:
         self._pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="streamdash-prom")
         self._closed = False
         self._probed = False
+        self._use_recorded = recorded
+        """Probe for streamdash's recorded series (``streamdash rules``) and read them."""
+        self._recorded: dict[int, frozenset[str]] = {}
+        """window -> hashes of the rules whose series exist (probed once per window)."""
         self.last_history_error: SourceError | None = None
         """Why the last ``fetch_pod_history`` returned None (None when it succeeded)."""
 
@@ -493,7 +499,8 @@ class PrometheusSource:
         return None, conventions.missing_note(namespace, listed), 2
 
     def _fetch(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
-        queries = self.queries(window_seconds, with_history=with_history)
+        probe = self._probe_recorded(window_seconds, at) if not self._closed else None
+        queries = self.sent_queries(window_seconds, with_history=with_history)
         history_s = self._settings.history_seconds
         step = promql.history_step(history_s)
         futures: dict[str, Future[_Answer]] = {}
@@ -509,7 +516,61 @@ class PrometheusSource:
             else:
                 futures[name] = self._pool.submit(self._query, text, at)
         answers = {name: f.result() for name, f in futures.items()}
-        return self._assemble(at, window_seconds, queries, answers, step, sent=len(futures))
+        self._check_recorded(window_seconds, queries, answers)
+        if probe is not None:  # sent before the others, so this refresh reads the series
+            queries = {PROBE: probe[0], **queries}
+            answers = {PROBE: probe[1], **answers}
+        return self._assemble(at, window_seconds, queries, answers, step, sent=len(answers))
+
+    # -- recorded series (streamdash rules)
+
+    def recording_rules(self, window_seconds: int) -> list[recorded.Rule]:
+        """The recording rules for one window: this source's own queries, verbatim."""
+        return recorded.rules_for(self.queries(window_seconds, with_history=True), window_seconds)
+
+    def sent_queries(self, window_seconds: int, *, with_history: bool = True) -> dict[str, str]:
+        """``queries`` with every part whose recorded series exist read from them."""
+        queries = self.queries(window_seconds, with_history=with_history)
+        found = self._recorded.get(window_seconds)
+        if not found:
+            return queries
+        rules = {r.part: r for r in recorded.rules_for(queries, window_seconds)}
+        return {
+            name: rules[name].selector if name in rules and rules[name].hash in found else text
+            for name, text in queries.items()
+        }
+
+    def recorded_parts(self, window_seconds: int) -> frozenset[str]:
+        """Parts read from recorded series over this window (after the probe)."""
+        found = self._recorded.get(window_seconds, frozenset())
+        return frozenset(r.part for r in self.recording_rules(window_seconds) if r.hash in found)
+
+    def _probe_recorded(self, window_seconds: int, at: float) -> tuple[str, _Answer] | None:
+        """Once per window: which of this window's rules have series. A failed probe
+        is not kept (the next refresh asks again) and leaves every part live."""
+        if not self._use_recorded or window_seconds in self._recorded:
+            return None
+        text = recorded.probe_query(self.recording_rules(window_seconds))
+        if text is None:
+            return None
+        answer = self._query(text, at)
+        if answer.error is not None:
+            return None
+        self._recorded[window_seconds] = recorded.present(answer.result)
+        return text, answer
+
+    def _check_recorded(
+        self, window_seconds: int, sent: Mapping[str, str], answers: Mapping[str, _Answer]
+    ) -> None:
+        """A recorded part that answered nothing (rules removed, series gone stale):
+        ask live from the next refresh on, after a new probe."""
+        if not self._recorded.get(window_seconds):
+            return
+        for name, text in sent.items():
+            answer = answers.get(name)
+            if recorded.is_recorded(text) and answer is not None and not answer.result:
+                self._recorded.pop(window_seconds, None)
+                return
 
     def fetch_history(
         self, window_seconds: int, hpa_name: str | None, now: float | None = None
@@ -520,7 +581,7 @@ class PrometheusSource:
         never raises. The range ends at the last step boundary, so answers are equal
         within a step.
         """
-        text = self.queries(window_seconds, with_history=True).get("history")
+        text = self.sent_queries(window_seconds, with_history=True).get("history")
         if text is None or self._closed:
             return None, None, ()
         at = time.time() if now is None else float(now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -89,6 +90,31 @@ def test_an_early_first_refresh_is_the_first_refresh(prom: PrometheusServer) -> 
         refresher.start_early(300)
         other = refresher.refresh(900)  # the early answer is for 300 s: not used
         assert other.window_seconds == 900
-        assert prom.requests_served() - before == 3 * first.query_count
+        # first (with the window's probe) + the unused early refresh (no probe: 300 s was
+        # probed) + the 900 s refresh (with its own probe)
+        early = first.query_count - 1
+        assert prom.requests_served() - before == first.query_count + early + other.query_count
     finally:
         refresher.close()
+
+
+def test_a_refresh_asks_the_same_for_every_fleet_size(prom: PrometheusServer) -> None:
+    """Counted by Prometheus: the first refresh of each fleet (4 and 3 pods, through the
+    live refresher with its one recorded-series probe) and the next one cost the same,
+    and each costs what it says (``query_count``)."""
+    served: dict[str, list[float]] = {}
+    for namespace in (NS, "calm"):
+        settings = replace(_settings(prom.url), namespace=namespace)
+        refresher = LiveRefresher(settings, with_history=False)  # history: counted above
+        try:
+            counts = []
+            for _ in range(2):
+                before = prom.requests_served()
+                snap = refresher.refresh(300)
+                counts.append(prom.requests_served() - before)
+                assert snap.pods and counts[-1] == snap.query_count
+            served[namespace] = counts
+        finally:
+            refresher.close()
+    assert served[NS] == served["calm"]
+    assert served[NS][0] == served[NS][1] + 1  # the probe, once
