@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
     _common(check)
+    for headless in (snap, check):
+        headless.add_argument(
+            "--duration",
+            type=_duration,
+            metavar="DUR",
+            help="gather direct-scrape and LB rates over this span (default 10s)",
+        )
     _time_commands(sub)
     adv = sub.add_parser("advise", help="write the rules and config the findings call for")
     _common(adv)
@@ -245,11 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "snapshot":
             from streamdash.commands import run_snapshot
 
-            return run_snapshot(settings, args.format, args.output)
+            return run_snapshot(settings, args.format, args.output, args.duration)
         if args.command == "check":
             from streamdash.commands import run_check
 
-            return run_check(settings)
+            return run_check(settings, args.duration)
         if args.command == "advise":
             from streamdash.commands import run_advise
 

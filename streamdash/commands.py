@@ -13,26 +13,25 @@ from streamdash.export.markdown import render_markdown
 from streamdash.settings import Settings
 
 
-def _headless_snapshot(settings: Settings) -> tuple[Snapshot, bool]:
-    """One snapshot without charts' history; and whether the primary source answered."""
-    from streamdash.live import LiveRefresher, source_unreachable
+def _headless_snapshot(
+    settings: Settings, duration_seconds: float | None = None
+) -> tuple[Snapshot, bool]:
+    """One snapshot gathered over ``duration_seconds`` (see ``streamdash.headless``);
+    and whether the primary source answered."""
+    from streamdash.core.verdict import primary_unreachable
+    from streamdash.headless import DEFAULT_DURATION_SECONDS, gather
 
-    refresher = LiveRefresher(settings, with_history=False)
-    try:
-        raw = refresher.fetch_raw(settings.window_seconds)
-        from streamdash.core.build import build_snapshot
-        from streamdash.core.carry import carry_forward
-
-        carried = carry_forward(None, raw)
-        return build_snapshot(carried.raw, settings, carried.stale), not source_unreachable(raw)
-    finally:
-        refresher.close()
+    span = DEFAULT_DURATION_SECONDS if duration_seconds is None else duration_seconds
+    snapshot = gather(settings, span)
+    return snapshot, not primary_unreachable(snapshot)
 
 
-def run_snapshot(settings: Settings, form: str, output: str | None) -> int:
+def run_snapshot(
+    settings: Settings, form: str, output: str | None, duration_seconds: float | None = None
+) -> int:
     """Write one snapshot as markdown or JSON to stdout or ``output``; exit 0 even when
     findings exist or sources failed (``errors`` says what failed)."""
-    snapshot, _ = _headless_snapshot(settings)
+    snapshot, _ = _headless_snapshot(settings, duration_seconds)
     text = render_json(snapshot) if form == "json" else render_markdown(snapshot)
     if output is None:
         sys.stdout.write(text)
@@ -46,12 +45,12 @@ def run_snapshot(settings: Settings, form: str, output: str | None) -> int:
     return 0
 
 
-def run_check(settings: Settings) -> int:
+def run_check(settings: Settings, duration_seconds: float | None = None) -> int:
     """Print the verdict line, then errors and findings one per line; exit 1 if any
     finding is critical, 2 if the primary source is unreachable."""
     from streamdash.core.verdict import verdict
 
-    snapshot, _ = _headless_snapshot(settings)
+    snapshot, _ = _headless_snapshot(settings, duration_seconds)
     judged = verdict(snapshot)
     reachable = judged.state != "unreachable"
     print(judged.line)

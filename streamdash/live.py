@@ -43,7 +43,13 @@ def source_unreachable(raw: RawAnswers) -> bool:
 class LiveRefresher:
     """Refresher over the configured sources. Never raises for a source failure."""
 
-    def __init__(self, settings: Settings, *, with_history: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        with_history: bool = True,
+        scrape_prime_seconds: float | None = None,
+    ) -> None:
         self.settings = settings
         self.with_history = with_history
         self.prometheus = (
@@ -53,7 +59,7 @@ class LiveRefresher:
         if settings.scrape:
             from streamdash.sources.scrape import ScrapeSource
 
-            self.scrape = ScrapeSource(settings)
+            self.scrape = ScrapeSource(settings, prime_seconds=scrape_prime_seconds)
         self.lbs: LoadBalancers | None = None
         if settings.load_balancers:
             from streamdash.sources.lb.collect import LoadBalancers
@@ -172,7 +178,7 @@ class LiveRefresher:
         now = time.time()
         raw = self._fetch_primary(window_seconds, now)
         if self.lbs is not None:
-            lb = self.lbs.fetch(now)
+            lb = self.lbs.fetch(time.time())  # when the LB was sampled: its rates span that
             raw = dataclasses.replace(
                 raw,
                 lb_backends=raw.lb_backends + tuple(lb.backends),

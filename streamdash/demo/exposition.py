@@ -243,6 +243,9 @@ def haproxy_csv(model: FleetModel, addresses: dict[int, str]) -> str:
         for key in total:
             total[key] += int(values[key])  # type: ignore[call-overload]
         rows.append(_row(values))
+    for key, value in model.retired_lb.items():  # counters never go down (pods leave)
+        if key in total:
+            total[key] += value
     frontend = {
         **common, "pxname": HAPROXY_FRONTEND, "svname": "FRONTEND", "scur": total["scur"],
         "smax": total["smax"], "slim": 4096, "stot": total["stot"], "bin": total["bin"],

@@ -101,6 +101,12 @@ class Stream:
     """``ok``, ``cut`` (LB idle timeout) or ``client_abort``."""
 
 
+BACKEND_COUNTERS = (
+    "stot", "econ", "eresp", "wretr", "cli_abrt", "srv_abrt", "hrsp_2xx", "bin", "bout"
+)  # fmt: skip
+"""``LbCounters`` fields that only grow (the BACKEND row sums them over every server)."""
+
+
 @dataclass
 class LbCounters:
     """HAProxy server-row counters for one pod."""
@@ -193,6 +199,8 @@ class FleetModel:
         self._rng = random.Random(seed)
         self._seq = itertools.count()
         self.slots: list[Pod | None] = [None] * max(2 * pods, pods + 4)
+        self.retired_lb: dict[str, int] = {}
+        """Counters of pods no longer in the backend (see ``_retire``)."""
         self.autoscaler = AutoscalerState(
             name=f"keda-hpa-{DEPLOYMENT}",
             min_replicas=max(1, pods // 2),
@@ -278,6 +286,12 @@ class FleetModel:
         self.slots[slot] = pod
         return pod
 
+    def _retire(self, pod: Pod) -> None:
+        """Keep a removed pod's counters in the backend's totals (HAProxy's BACKEND row
+        counts the backend's sessions, so it never goes down when a server leaves)."""
+        for name in BACKEND_COUNTERS:
+            self.retired_lb[name] = self.retired_lb.get(name, 0) + getattr(pod.lb, name)
+
     def pods(self) -> list[Pod]:
         """Pods that exist (starting, ready or draining), by slot."""
         return [p for p in self.slots if p is not None]
@@ -317,6 +331,7 @@ class FleetModel:
             )
             pod.pause_cpu_seconds += dt * PAUSE_CPU_PER_SECOND
             if pod.draining and not pod.streams:
+                self._retire(pod)
                 self.slots[pod.slot] = None
         if now >= self.autoscaler.next_eval:
             self._autoscale()

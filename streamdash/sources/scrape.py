@@ -485,6 +485,8 @@ class ScrapeSource:
         )
         self._history: dict[ScrapeTarget, deque[Scrape]] = {}
         self._lock = threading.Lock()
+        self.last_span_seconds: float | None = None
+        """The longest span the last ``fetch``'s rates cover (None: no rates yet)."""
 
     def describe(self) -> str:
         return f"direct scrape of {len(self.targets)} targets"
@@ -565,6 +567,8 @@ class ScrapeSource:
             fields = answers_from_rounds(self.settings, self.preset, rounds)
         except ValueError as exc:
             errors.append(SourceError(SOURCE_KIND, _one_line(str(exc)), None))
+        spans = [r.cur.at - r.prev.at for r in rounds if r.prev is not None]
+        self.last_span_seconds = max(spans) if spans else None
         note = interval_note(rounds)
         if note:
             notes.append(note)

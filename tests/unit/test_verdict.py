@@ -155,3 +155,18 @@ def test_markdown_summarises_many_scrape_targets_and_rounds_evidence() -> None:
     assert "## Sources" in md and "- http://10.0.0.17:8000/metrics" in md
     assert "fd_utilization`: 93.8 %" in md
     assert "0.9375" not in md
+
+
+def test_a_span_too_short_for_the_histograms_says_so_on_the_verdict_line() -> None:
+    from streamdash.core.span import span_cautions
+
+    snap = _healthy()  # 10 streams/s per pod over the raws' window
+    rate = snap.latency["stream"].rate_per_s
+    assert rate is not None
+    short_span = 10 / rate  # ten streams finished in the span
+    cautions = span_cautions(snap, short_span)
+    assert cautions and cautions[-1].startswith("only 10 streams in ")
+    assert "longer --duration" in cautions[-1]
+    judged = verdict(dataclasses.replace(snap, cautions=cautions))
+    assert judged.line.startswith("all clear · only ")
+    assert span_cautions(snap, 1000 / rate) == ()
