@@ -81,6 +81,28 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def _join_at(argv: list[str]) -> list[str]:
+    """``--at -15m`` -> ``--at=-15m`` (argparse takes ``-15m`` for an option)."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] == "--at" and arg.startswith("-") and out and out[-1] == "--at":
+            out[-1] = f"--at={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def _at_time(text: str) -> float:
+    import time
+
+    from streamdash.record.at import parse_at
+
+    try:
+        return parse_at(text, time.time())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _bytes(text: str) -> int:
     from streamdash.record.command import parse_size
 
@@ -139,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(snap)
     snap.add_argument("--format", choices=("md", "json"), default="md")
     snap.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    snap.add_argument(
+        "--at",
+        type=_at_time,
+        metavar="TIME",
+        help="that past instant from Prometheus: RFC 3339 (2026-12-01T02:14:00Z) or -15m",
+    )
     check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
     _common(check)
     for headless in (snap, check):
@@ -235,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv = ["tui", *argv]
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_at(argv))
     try:
         settings = load_settings(_overrides(args), os.environ, Path.cwd())
         if args.command == "demo":
@@ -252,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "snapshot":
             from streamdash.commands import run_snapshot
 
-            return run_snapshot(settings, args.format, args.output, args.duration)
+            return run_snapshot(settings, args.format, args.output, args.duration, args.at)
         if args.command == "check":
             from streamdash.commands import run_check
 

@@ -14,10 +14,12 @@ from streamdash.settings import Settings
 
 
 def _headless_snapshot(
-    settings: Settings, duration_seconds: float | None = None
+    settings: Settings, duration_seconds: float | None = None, at: float | None = None
 ) -> tuple[Snapshot, bool]:
-    """One snapshot gathered over ``duration_seconds`` (see ``streamdash.headless``);
-    and whether the primary source answered."""
+    """One snapshot gathered over ``duration_seconds`` (see ``streamdash.headless``), or
+    of the past instant ``at`` (from Prometheus); and whether the primary source answered."""
+    if at is not None:
+        return _snapshot_at(settings, at)
     from streamdash.core.verdict import primary_unreachable
     from streamdash.headless import DEFAULT_DURATION_SECONDS, gather
 
@@ -26,12 +28,38 @@ def _headless_snapshot(
     return snapshot, not primary_unreachable(snapshot)
 
 
+def _snapshot_at(settings: Settings, at: float) -> tuple[Snapshot, bool]:
+    """Every Prometheus query evaluated at ``at`` (LBs, which know only now, left out)."""
+    from streamdash.core.build import build_snapshot
+    from streamdash.core.carry import carry_forward
+    from streamdash.live import LiveRefresher, source_unreachable
+
+    refresher = LiveRefresher(settings, with_history=False)
+    try:
+        raw = refresher.fetch_raw(settings.window_seconds, at)
+        carried = carry_forward(None, raw)
+        return build_snapshot(carried.raw, settings, carried.stale), not source_unreachable(raw)
+    finally:
+        refresher.close()
+
+
 def run_snapshot(
-    settings: Settings, form: str, output: str | None, duration_seconds: float | None = None
+    settings: Settings,
+    form: str,
+    output: str | None,
+    duration_seconds: float | None = None,
+    at: float | None = None,
 ) -> int:
     """Write one snapshot as markdown or JSON to stdout or ``output``; exit 0 even when
-    findings exist or sources failed (``errors`` says what failed)."""
-    snapshot, _ = _headless_snapshot(settings, duration_seconds)
+    findings exist or sources failed (``errors`` says what failed). ``at``: the snapshot
+    of that past instant, as Prometheus evaluates it (exit 2 without Prometheus)."""
+    if at is not None and not settings.prometheus.url:
+        print(
+            "streamdash: --at needs --prometheus-url: direct scrape sees only the present",
+            file=sys.stderr,
+        )
+        return 2
+    snapshot, _ = _headless_snapshot(settings, duration_seconds, at)
     text = render_json(snapshot) if form == "json" else render_markdown(snapshot)
     if output is None:
         sys.stdout.write(text)

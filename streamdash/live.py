@@ -17,6 +17,7 @@ from streamdash.core.carry import LB_PART, Carried, carry_forward, carry_lb
 from streamdash.core.history import append_point
 from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
+from streamdash.export.json import iso
 from streamdash.redact import redact_url, scrub
 from streamdash.settings import Settings
 from streamdash.sources import promql
@@ -173,11 +174,18 @@ class LiveRefresher:
         assert self.scrape is not None
         return self.scrape.fetch(window_seconds, now=now)
 
-    def fetch_raw(self, window_seconds: int) -> RawAnswers:
-        """One refresh's raw answers from every source, LB rows included."""
-        now = time.time()
+    def fetch_raw(self, window_seconds: int, at: float | None = None) -> RawAnswers:
+        """One refresh's raw answers from every source, LB rows included. ``at``: ask
+        Prometheus for that past instant instead (load balancers, which only report the
+        present, are then left out and a note says so)."""
+        now = time.time() if at is None else at
         raw = self._fetch_primary(window_seconds, now)
-        if self.lbs is not None:
+        if at is not None:
+            note = f"Prometheus evaluated at {iso(at)} (--at), not now."
+            if self.lbs is not None:
+                note += " Load balancers report only the present: not asked."
+            raw = dataclasses.replace(raw, notes=(note, *raw.notes))
+        elif self.lbs is not None:
             lb = self.lbs.fetch(time.time())  # when the LB was sampled: its rates span that
             raw = dataclasses.replace(
                 raw,

@@ -1,0 +1,119 @@
+"""`streamdash snapshot --at`: the past instant, equal to Prometheus's own answers then;
+and real Prometheus snapshots round-trip through the JSON loader exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamdash.export.json import render_json
+from streamdash.export.load import load_snapshot
+from tests.integration.test_snapshot_e2e import (
+    NS,
+    _by_pod,
+    _close,
+    _scalar,
+    _write_all,
+    streamdash,
+)
+from tests.support.fleet import STREAM_METRIC, TTFT_METRIC
+from tests.support.prom import PrometheusServer, start_prometheus
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def prom_end(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PrometheusServer, float]]:
+    work = tmp_path_factory.mktemp("at")
+    end = float(int(time.time()) - 5)
+    _write_all(work / "fleet.om", end=end)
+    server = start_prometheus(work, openmetrics=(work / "fleet.om").read_text())
+    yield server, end
+    server.stop()
+
+
+def _snapshot(prom: PrometheusServer, *extra: str) -> dict[str, Any]:
+    proc = streamdash(
+        "snapshot", "--prometheus-url", prom.url, "--preset", "vllm", "-n", NS,
+        "--format", "json", *extra,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+def _equal_prometheus_at(prom: PrometheusServer, snap: dict[str, Any], at: float) -> None:
+    assert snap["taken_at_unix"] == at
+    for kind, metric in (("ttft", TTFT_METRIC), ("stream", STREAM_METRIC)):
+        rate = f'rate({{__name__="{metric}_bucket",namespace="{NS}"}}[300s])'
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            theirs = _scalar(prom, f"histogram_quantile({q}, sum by (le) ({rate}))", at)
+            assert _close(snap["latency"][kind][name], theirs), (kind, name, at)
+        count = _scalar(prom, f"sum({rate.replace('_bucket', '_count')})", at)
+        assert _close(snap["latency"][kind]["rate_per_s"], count), (kind, at)
+    sel = f'namespace="{NS}"'
+    ttft = f'rate({{__name__="{TTFT_METRIC}_bucket",{sel}}}[300s])'
+    p99 = _by_pod(prom, f"histogram_quantile(0.99, sum by (pod, le) ({ttft}))", at)
+    fds = _by_pod(prom, f"process_open_fds{{{sel}}}", at)
+    for row in snap["pods"]:
+        assert _close(row["ttft_p99"], p99[row["pod"]]), row["pod"]
+        assert _close(row["open_fds"], fds[row["pod"]]), row["pod"]
+
+
+def test_at_rfc3339_and_relative_equal_prometheus_at_that_instant(
+    prom_end: tuple[PrometheusServer, float],
+) -> None:
+    prom, end = prom_end
+    past = end - 400
+    stamp = datetime.fromtimestamp(past, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier = _snapshot(prom, "--at", stamp)
+    _equal_prometheus_at(prom, earlier, past)
+    assert any("(--at), not now" in n for n in earlier["notes"])
+    before = time.time()
+    relative = _snapshot(prom, "--at", "-2m")
+    at = relative["taken_at_unix"]
+    assert before - 120 - 1 <= at <= time.time() - 120
+    _equal_prometheus_at(prom, relative, at)
+    # the two instants really are different answers (the data moves over time)
+    assert earlier["latency"]["ttft"]["rate_per_s"] != relative["latency"]["ttft"]["rate_per_s"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("yesterday", "expected RFC 3339"), ("2026-12-01T02:14:00", "expected RFC 3339"),
+     ("-soon", "expected e.g. -15m"), ("2999-01-01T00:00:00Z", "in the future")],
+)  # fmt: skip
+def test_a_bad_at_is_one_usage_line(
+    prom_end: tuple[PrometheusServer, float], value: str, message: str
+) -> None:
+    prom, _ = prom_end
+    proc = streamdash("snapshot", "--prometheus-url", prom.url, "--at", value)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_at_without_prometheus_is_one_line(tmp_path: Path) -> None:
+    proc = streamdash("snapshot", "--scrape", "http://127.0.0.1:9/metrics", "--at", "-5m")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "streamdash: --at needs --prometheus-url: direct scrape sees only the present"
+    )
+
+
+def test_real_prometheus_snapshots_round_trip_exactly(
+    prom_end: tuple[PrometheusServer, float],
+) -> None:
+    prom, _ = prom_end
+    for extra in ((), ("--at", "-3m"), ("-n", "calm")):
+        doc = _snapshot(prom, *extra)
+        first = json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+        again = render_json(load_snapshot(doc))
+        assert again == first
+        assert not math.isnan(load_snapshot(doc).taken_at)
