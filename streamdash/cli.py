@@ -132,6 +132,9 @@ def _time_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     rep = sub.add_parser("replay", help="the dashboard over a recording, JSON file or directory")
     _common(rep)
     rep.add_argument("path", metavar="FILE|DIR", help="recording, snapshot JSON, or a directory")
+    rep.add_argument(
+        "--timeline", action="store_true", help="print the findings timeline (markdown); no TUI"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,7 +232,7 @@ def _run_time_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "replay":
         from streamdash.record.replay import run_replay
 
-        return run_replay(settings, Path(args.path))
+        return run_replay(settings, Path(args.path), timeline_only=args.timeline)
     from streamdash.record.command import DEFAULT_MAX_BYTES, run_record
 
     def record(settings: Settings) -> int:

@@ -165,8 +165,9 @@ class ReplayRefresher:
         self.replay.recorded.close()
 
 
-def run_replay(settings: Settings, path: Path) -> int:
-    """Open the dashboard over the recording, JSON snapshot or directory at ``path``."""
+def run_replay(settings: Settings, path: Path, *, timeline_only: bool = False) -> int:
+    """Open the dashboard over the recording, JSON snapshot or directory at ``path``
+    (or, ``timeline_only``, print its findings timeline as markdown)."""
     import sys
 
     from streamdash.record.sources import open_recorded
@@ -177,6 +178,16 @@ def run_replay(settings: Settings, path: Path) -> int:
     except RecordingError as exc:
         print(f"streamdash: {exc}", file=sys.stderr)
         return 2
+    if timeline_only:
+        from streamdash.core.timeline import timeline
+        from streamdash.export.timeline_md import render_timeline
+
+        try:
+            scope = f"{len(recorded)} recorded snapshots of {path.name}"
+            sys.stdout.write(render_timeline(timeline(recorded.frames), scope))
+        finally:
+            recorded.close()
+        return 0
     from streamdash.tui.replay import run_replay_tui
 
     return run_replay_tui(settings, Replay(recorded, path.name))

@@ -572,6 +572,48 @@ class PrometheusSource:
                 self._recorded.pop(window_seconds, None)
                 return
 
+    def fetch_range(
+        self, window_seconds: int, start: float, end: float, step: int
+    ) -> list[RawAnswers]:
+        """The refresh's own queries as range queries (one each, so a constant number):
+        one ``RawAnswers`` per step from ``start`` to ``end``, each as ``fetch`` at that
+        instant would have assembled it (a series absent at a step is absent there).
+        A failed query is an error in every step's answers; never raises."""
+        queries = self.queries(window_seconds, with_history=False)
+        if self._closed:
+            return []
+        futures = {
+            name: self._pool.submit(self._query_range, text, start, end, step)
+            for name, text in queries.items()
+        }
+        answers = {name: f.result() for name, f in futures.items()}
+        times: list[float] = []
+        t = start
+        while t <= end + 1e-9:
+            times.append(t)
+            t += step
+        per_time: dict[str, dict[float, list[dict[str, Any]]]] = {}
+        for name, answer in answers.items():
+            slices: dict[float, list[dict[str, Any]]] = {}
+            for row in answer.result:
+                for point in row.get("values", ()):
+                    at = round(float(point[0]), 3)
+                    slices.setdefault(at, []).append(
+                        {"metric": row.get("metric", {}), "value": point}
+                    )
+            per_time[name] = slices
+        out = []
+        for at in times:
+            key = round(at, 3)
+            instant = {
+                name: _Answer(
+                    result=per_time[name].get(key, []), error=a.error, warnings=a.warnings
+                )
+                for name, a in answers.items()
+            }
+            out.append(self._assemble(at, window_seconds, queries, instant, step, len(queries)))
+        return out
+
     def fetch_history(
         self, window_seconds: int, hpa_name: str | None, now: float | None = None
     ) -> tuple[HistoryRaw | None, SourceError | None, tuple[str, ...]]:

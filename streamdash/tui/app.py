@@ -117,6 +117,7 @@ class StreamdashApp(TimeActions):
         except Exception as exc:  # a broken describe() must not stop the dashboard
             self.description = f"(source: {one_line(exc)})"
         self.poll()
+        self.start_backfill()
         if self.timed_polling:
             self.set_interval(self.settings.refresh_seconds, self._poll_tick)
         self.set_interval(1.0, self.update_status)
@@ -321,7 +322,8 @@ class StreamdashApp(TimeActions):
         directory = Path(self.settings.export_dir) if self.settings.export_dir else Path.cwd()
         now = datetime.fromtimestamp(self.clock()).astimezone()
         try:
-            path = write_export(render_markdown(self.snapshot), directory, now)
+            text = render_markdown(self.snapshot) + self.timeline_markdown()
+            path = write_export(text, directory, now)
         except ExportError as exc:
             self.say(fmt.safe_label(str(exc), 300), title="Export failed", severity="error")
             return

@@ -73,10 +73,10 @@ class ReplayApp(StreamdashApp):
         return list(self.replay.frames)
 
     def timeline_title(self) -> str:
-        return (
-            f"Findings timeline · {len(self.replay)} recorded snapshots of "
-            f"{self.replay.name} · Enter opens one"
-        )
+        return f"Findings timeline · {len(self.replay)} recorded snapshots of {self.replay.name}"
+
+    def start_backfill(self) -> None:
+        """A recording is its own past: nothing to fetch."""
 
     def open_time(self, at: float) -> None:
         self._moved(self.replay.jump_to_time(at))

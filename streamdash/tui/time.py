@@ -7,11 +7,13 @@ overrides where the snapshots come from and how a time is opened.
 from __future__ import annotations
 
 import collections
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import App
 
 from streamdash import format as fmt
@@ -20,6 +22,7 @@ from streamdash.core.timeline import HasFindings, TimelineEntry, nearest_index, 
 from streamdash.tui.screens.timeline import TimelineScreen, clock
 
 if TYPE_CHECKING:
+    from streamdash.live import LiveRefresher
     from streamdash.settings import Settings
     from streamdash.tui.dashboard import DashboardScreen
 
@@ -74,6 +77,25 @@ class TimeActions(App[int]):
             return None
         return Text(f" PAUSED · viewing {clock(self.viewing.taken_at)} (p: live) ", "bold reverse")
 
+    # ----- the hour before start (Prometheus) ------------------------------------------
+    def start_backfill(self) -> None:
+        """With Prometheus, fetch the hour before start in the background (once)."""
+        from streamdash.live import LiveRefresher
+
+        refresher = getattr(self, "refresher", None)
+        if isinstance(refresher, LiveRefresher) and refresher.prometheus is not None:
+            self._backfill_worker(refresher, time.time())
+
+    @work(thread=True, group="backfill", exit_on_error=False)
+    def _backfill_worker(self, refresher: LiveRefresher, now: float) -> None:
+        from streamdash.record.backfill import backfill
+
+        snapshots = backfill(refresher, self.settings.window_seconds, now)
+        self.call_from_thread(self._set_backfill, snapshots)
+
+    def _set_backfill(self, snapshots: list[Snapshot]) -> None:
+        self.backfill = snapshots
+
     # ----- timeline -------------------------------------------------------------------
     def timeline_frames(self) -> list[HasFindings]:
         return list(self.past())
@@ -81,10 +103,19 @@ class TimeActions(App[int]):
     def timeline_title(self) -> str:
         n, b = len(self.session), len(self.backfill)
         back = f" and {b} from Prometheus before start" if b else ""
-        return f"Findings timeline · {n} snapshots of this session{back} · Enter opens one"
+        return f"Findings timeline · {n} snapshots of this session{back}"
 
     def timeline_entries(self) -> tuple[TimelineEntry, ...]:
         return timeline(self.timeline_frames())
+
+    def timeline_markdown(self) -> str:
+        """The timeline section exports append ("" before any snapshot)."""
+        from streamdash.export.timeline_md import render_timeline
+
+        frames = self.timeline_frames()
+        if not frames:
+            return ""
+        return "\n" + render_timeline(self.timeline_entries(), self.timeline_title())
 
     def action_timeline(self) -> None:
         if isinstance(self.screen, TimelineScreen):

@@ -117,3 +117,54 @@ def test_real_prometheus_snapshots_round_trip_exactly(
         again = render_json(load_snapshot(doc))
         assert again == first
         assert not math.isnan(load_snapshot(doc).taken_at)
+
+
+def _range_requests(prom: PrometheusServer) -> float:
+    import httpx
+
+    text = httpx.get(f"{prom.url}/metrics", timeout=10).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("prometheus_http_requests_total{") and "/api/v1/query_range" in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_backfill_judges_the_past_like_at_with_a_constant_number_of_range_queries(
+    prom_end: tuple[PrometheusServer, float],
+) -> None:
+    from dataclasses import replace
+
+    from streamdash.live import LiveRefresher
+    from streamdash.presets import load_preset
+    from streamdash.record.backfill import backfill
+    from streamdash.settings import PrometheusSettings, Settings
+
+    prom, end = prom_end
+    settings = replace(
+        Settings(),
+        prometheus=PrometheusSettings(url=prom.url),
+        preset=load_preset("vllm"),
+        namespace=NS,
+    )
+    refresher = LiveRefresher(settings, with_history=False)
+    try:
+        sent = len(refresher.prometheus.queries(300, with_history=False))  # type: ignore[union-attr]
+        before = _range_requests(prom)
+        snaps = backfill(refresher, 300, end + 1, span=600, step=60)
+        assert _range_requests(prom) - before == sent  # one range query per refresh query
+    finally:
+        refresher.close()
+    assert [s.taken_at for s in snaps] == [end // 60 * 60 - 600 + 60 * i for i in range(11)]
+    late = snaps[-1]
+    assert any(f.id == "histogram-overflow" for f in late.findings)
+    assert "Built from Prometheus range queries" in late.notes[0]
+    # the same instant asked with instant queries (--at): the same numbers and findings
+    doc = _snapshot(prom, "--at", str(late.taken_at))
+    assert {(f["id"], f["subject"], f["severity"]) for f in doc["findings"]} == {
+        (f.id, f.subject, f.severity) for f in late.findings
+    }
+    for kind in ("ttft", "stream"):
+        for name in ("p50", "p99", "rate_per_s"):
+            assert _close(getattr(late.latency[kind], name), doc["latency"][kind][name])
+    _equal_prometheus_at(prom, json.loads(render_json(late)), late.taken_at)

@@ -113,3 +113,15 @@ def test_clock_times_mean_the_day_of_the_recording() -> None:
         parse_clock("soon")
     with pytest.raises(ValueError, match="not a time of day"):
         parse_clock("25:00")
+
+
+def test_the_markdown_section_lists_entries_with_utc_times_and_inert_labels() -> None:
+    from streamdash.export.timeline_md import render_timeline
+
+    frames = [F(1_796_083_200, ()), F(1_796_083_260, (fnd("fd-exhaustion", "critical", "a|b"),))]
+    text = render_timeline(timeline(frames), "2 snapshots")
+    assert text.startswith("## Findings timeline\n\n2 snapshots\n")
+    row = text.splitlines()[-1]
+    assert row.startswith("| 2026-12-01T00:01:00Z | 2026-12-01T00:00:00Z | appeared (critical) |")
+    assert "a\\|b" in row
+    assert "No finding appeared" in render_timeline((), "none")

@@ -48,7 +48,8 @@ class TimelineScreen(Screen[float | None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self.title_text, style="bold"), id="timeline-title")
+        title = f"{self.title_text} · Enter opens the nearest snapshot · Esc back"
+        yield Static(Text(title, style="bold"), id="timeline-title")
         yield NavTable(id="timeline-table")
         if not self.entries:
             yield Static(
