@@ -168,3 +168,49 @@ def test_backfill_judges_the_past_like_at_with_a_constant_number_of_range_querie
         for name in ("p50", "p99", "rate_per_s"):
             assert _close(getattr(late.latency[kind], name), doc["latency"][kind][name])
     _equal_prometheus_at(prom, json.loads(render_json(late)), late.taken_at)
+
+
+@pytest.mark.anyio
+async def test_the_dashboards_timeline_covers_the_hour_before_start(
+    prom_end: tuple[PrometheusServer, float],
+) -> None:
+    """The real app on a real Prometheus: the backfill arrives in the background and the
+    timeline (T) lists the findings that were already open before the dashboard started,
+    at their times; Enter shows that past snapshot."""
+    from dataclasses import replace
+
+    from streamdash.live import LiveRefresher
+    from streamdash.presets import load_preset
+    from streamdash.settings import PrometheusSettings, Settings
+    from streamdash.tui.app import StreamdashApp
+    from streamdash.tui.screens.timeline import TimelineScreen
+
+    prom, _ = prom_end
+    settings = replace(
+        Settings(),
+        prometheus=PrometheusSettings(url=prom.url),
+        preset=load_preset("vllm"),
+        namespace=NS,
+    )
+    app = StreamdashApp(settings, LiveRefresher(settings), timed_polling=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(300):
+            if app.backfill and app.session:
+                break
+            await pilot.pause(0.05)
+        assert app.backfill, "no backfill arrived"
+        assert all(s.taken_at < app.session[0].taken_at for s in app.backfill)
+        await pilot.press("T")
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, TimelineScreen)
+        first = screen.entries[0]
+        assert first.finding_id in {"histogram-overflow", "fd-exhaustion"}
+        assert first.at < app.session[0].taken_at  # found in the hour before start
+        assert "from Prometheus before start" in screen.title_text
+        table = screen.query_one("#timeline-table")
+        table.move_cursor(row=0)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.viewing is not None and app.viewing.taken_at == first.at
+        assert "Built from Prometheus range queries" in app.viewing.notes[0]
