@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(adv)
     adv.add_argument("--format", choices=("md", "files"), default="md")
     adv.add_argument("--output", metavar="DIR", help="write one file per artifact into DIR")
+    adv.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="DUR",
+        help="gather direct-scrape and LB rates over this span (default 10s)",
+    )
     rules = sub.add_parser("rules", help="print recording rules for what a refresh asks")
     _common(rules)
     rules.add_argument(
@@ -291,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "advise":
             from streamdash.commands import run_advise
 
-            return run_advise(settings, args.format, args.output)
+            return run_advise(settings, args.format, args.output, args.duration)
         from streamdash.commands import run_dashboard
 
         return run_dashboard(settings)

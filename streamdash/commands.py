@@ -96,7 +96,9 @@ def run_check(settings: Settings, duration_seconds: float | None = None) -> int:
     return 1 if any(f.severity == "critical" for f in snapshot.findings) else 0
 
 
-def run_advise(settings: Settings, form: str, output: str | None) -> int:
+def run_advise(
+    settings: Settings, form: str, output: str | None, duration_seconds: float | None = None
+) -> int:
     """Print the advice (markdown) or write one file per artifact into ``output``; refuse
     (exit 2, nothing written) when any of those files already exists."""
     from streamdash.advise import advise
@@ -106,7 +108,7 @@ def run_advise(settings: Settings, form: str, output: str | None) -> int:
     if form == "files" and output is None:
         print("streamdash: --format files needs --output DIR", file=sys.stderr)
         return 2
-    snapshot, _ = _headless_snapshot(settings)
+    snapshot, _ = _headless_snapshot(settings, duration_seconds)
     advice = advise(snapshot, fetch_facts(settings, snapshot), settings)
     if output is None:
         sys.stdout.write(render_markdown(advice))

@@ -71,6 +71,7 @@ def patch_haproxy(text: str, idle_seconds: float) -> tuple[str, tuple[str, ...]]
     return "\n".join(lines) + "\n", tuple(changes)
 
 
+_NGINX_BUFFERING_ON = re.compile(r"^(\s*proxy_buffering\s+)on(\s*;.*)$")
 _NGINX_READ = re.compile(r"^(\s*proxy_read_timeout\s+)([^;\s]+)(\s*;.*)$")
 
 
@@ -112,6 +113,11 @@ def patch_nginx(text: str, idle_seconds: float) -> tuple[str, tuple[str, ...]]:
             continue
         lines[i] = f"{m.group(1)}{new_value}{m.group(3)}"
         changes.append(f"proxy_read_timeout {m.group(2)} -> {new_value} (line {i + 1})")
+    for i, line in enumerate(lines):
+        m = _NGINX_BUFFERING_ON.match(line)
+        if m is not None:
+            lines[i] = f"{m.group(1)}off{m.group(2)}"
+            changes.append(f"proxy_buffering on -> off (line {i + 1})")
     i = 0
     while i < len(lines):
         code = lines[i].split("#", 1)[0]

@@ -223,3 +223,10 @@ def test_slo_rules_split_by_the_groups_model_label() -> None:
     rules = next(a for a in advice.artifacts if a.name == "slo-ttft.rules.yaml")
     assert "sum by (namespace, model_name) (rate(" in rules.body
     assert "One series per namespace, model_name" in rules.why
+
+
+def test_patch_nginx_turns_buffering_off() -> None:
+    text = "location / {\n    proxy_pass http://u;\n    proxy_buffering on;\n}\n"
+    out, changes = patch_nginx(text, 30.0)
+    assert "proxy_buffering off;" in out and "proxy_buffering on" not in out
+    assert out.count("proxy_buffering") == 1 and any("on -> off" in c for c in changes)
