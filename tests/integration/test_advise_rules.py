@@ -153,3 +153,48 @@ def test_both_le_spellings_count_on_a_real_prometheus(tmp_path: Path, prometheus
         at=at,
     )
     assert float(one[0]["value"][1]) < ratio * 0.75  # one spelling alone undercounts
+
+
+def test_promtool_per_model_alert_fires_only_for_the_slow_model(tmp_path: Path) -> None:
+    """With model groups in the snapshot the rules keep one series per model_name: the
+    slow model's fast-burn alert fires, the healthy model's (same namespace) does not."""
+    from streamdash.core.snapshot import GroupView
+
+    groups = (
+        GroupView(name="fast", labels={"model_name": "fast"}),
+        GroupView(name="slow", labels={"model_name": "slow"}),
+    )
+    snap = dataclasses.replace(_snapshot(), groups=groups)
+    advice = advise(snap, AdviseFacts(), SETTINGS)
+    rules = next(a for a in advice.artifacts if a.name == "slo-ttft.rules.yaml")
+    path = tmp_path / rules.name
+    path.write_text(file_text(rules))
+    base = dict(pods=2, namespace=NS, histograms=("ttft",))
+    fast = FleetSpec(**base, model_name="fast", deployment="fast-serve", ttft_median_s=0.25, seed=1)  # type: ignore[arg-type]
+    slow = FleetSpec(**base, model_name="slow", deployment="slow-serve", ttft_median_s=3.0, seed=2)  # type: ignore[arg-type]
+    labels = (
+        'alertname="StreamdashTTFTBudgetBurnFast", alertstate="firing", model_name="slow", '
+        f'namespace="{NS}", severity="critical", slo="ttft", slo_target_seconds="2.5", '
+        'window="1h"'
+    )
+    doc = {
+        "rule_files": [path.name],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": _fleet_input(fast) + _fleet_input(slow),
+                "promql_expr_test": [
+                    {
+                        "expr": 'ALERTS{alertname="StreamdashTTFTBudgetBurnFast"}',
+                        "eval_time": f"{MINUTES - 5}m",
+                        "exp_samples": [{"labels": f"ALERTS{{{labels}}}", "value": 1}],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "per-model.test.yaml"
+    test_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = run_promtool("test", "rules", test_file.name, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
