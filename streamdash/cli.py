@@ -29,7 +29,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--selector", metavar="MATCHERS", help='extra matchers, e.g. model_name="x"'
     )
-    parser.add_argument("--hpa", metavar="NAME", help="HorizontalPodAutoscaler to compare")
+    parser.add_argument(
+        "--hpa",
+        metavar="NAME",
+        help="show only this HorizontalPodAutoscaler (default: every HPA in the namespace)",
+    )
     parser.add_argument(
         "--model", metavar="NAME", help="only this model (the preset's model label)"
     )
