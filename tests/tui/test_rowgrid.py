@@ -90,7 +90,7 @@ async def test_a_changed_row_is_formatted_alone_and_a_reorder_rebuilds_nothing()
         await pilot.pause()
         assert grid.formatted == formatted + 1  # only pod-00003 again
         assert painted.lines and set(painted.lines) == {1 + 3}  # its line, nothing else
-        assert str(grid.cells_at(3)[4]) == "0.90"
+        assert str(grid.cells_at(3)[6]) == "0.90"
 
         # The worst-first order changes: rows move, the cursor stays on its pod, and
         # rows whose values did not change are not formatted again (pod-00003's did).

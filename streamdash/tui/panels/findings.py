@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from streamdash import format as fmt
 from streamdash.core.raw import AlertRaw
@@ -23,6 +24,10 @@ from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.table import NavTable
 from streamdash.tui.textgrid import frozen, lines
+
+SUBJECT_WIDTH = 16
+"""Subjects longer than this wrap (the summary names the subject too)."""
+MIN_SUMMARY_WIDTH = 24
 
 
 def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
@@ -94,11 +99,22 @@ class FindingsPanel(Panel):
         super().on_mount()
         table = self.query_one(NavTable)
         table.add_column("severity", key="severity")
-        table.add_column("subject", key="subject")
-        table.add_column("summary", key="summary")
+        table.add_column("subject", key="subject", width=SUBJECT_WIDTH)
+        table.add_column("summary", key="summary", width=self._summary_width())
+        self._width = self.size.width
 
     def focus_target(self) -> Widget:
         return self.query_one(NavTable)
+
+    def _summary_width(self) -> int:
+        """What is left of the panel for the summary column (it wraps there)."""
+        return max(MIN_SUMMARY_WIDTH, self.size.width - len("CRITICAL") - SUBJECT_WIDTH - 10)
+
+    def on_resize(self) -> None:
+        if self.size.width != getattr(self, "_width", None):
+            self._width = self.size.width
+            if self.snapshot is not None:
+                self.render_data(self.snapshot)
 
     def data_key(self, snapshot: Snapshot) -> object:
         return (snapshot.findings, snapshot.alerts, snapshot.errors, snapshot.notes)
@@ -108,10 +124,13 @@ class FindingsPanel(Panel):
         table = self.query_one(NavTable)
         cursor = table.cursor_row
         table.clear()
+        summary = table.columns.get(ColumnKey("summary"))
+        if summary is not None:  # summaries wrap in the width the panel has
+            summary.width = self._summary_width()
         for index, finding in enumerate(snapshot.findings):
-            table.add_row(*finding_cells(finding, palette), key=str(index))
+            table.add_row(*finding_cells(finding, palette), key=str(index), height=None)
         for index, alert in enumerate(snapshot.alerts):
-            table.add_row(*alert_cells(alert, palette), key=f"alert-{index}")
+            table.add_row(*alert_cells(alert, palette), key=f"alert-{index}", height=None)
         rows = len(snapshot.findings) + len(snapshot.alerts)
         if rows:
             table.move_cursor(row=min(cursor, rows - 1))

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from streamdash import format as fmt
+from streamdash.core.names import elide, shared_prefix
 from streamdash.core.snapshot import PodRow, Snapshot
 from streamdash.settings import Thresholds
 from streamdash.tui.palette import Palette
@@ -41,14 +42,15 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("pod", "pod", lambda r: r.pod, descending_first=False),
-    Column("conns", "conns", lambda r: r.open_connections),
-    Column("fds", "FDs", lambda r: r.open_fds),
-    Column("fd_use", "FD use", lambda r: r.fd_utilization),
-    Column("cpu", "CPU", lambda r: r.cpu_cores),
-    Column("in_flight", "in flight", lambda r: r.in_flight),
     Column("ttft_p99", "TTFT p99", lambda r: r.ttft_p99),
     Column("stream_p99", "stream p99", lambda r: r.stream_p99),
+    Column("fd_use", "FD use", lambda r: r.fd_utilization),
+    Column("conns", "conns", lambda r: r.open_connections),
+    Column("fds", "FDs", lambda r: r.open_fds),
+    Column("cpu", "CPU", lambda r: r.cpu_cores),
+    Column("in_flight", "in flight", lambda r: r.in_flight),
 )
+"""The latency p99s right after the name, so an 80-column terminal shows them first."""
 _BY_KEY = {c.key: c for c in COLUMNS}
 POD_NAME_WIDTH = 63
 """The widest a pod name gets in the table (a Kubernetes name's limit)."""
@@ -93,8 +95,11 @@ def fd_bar(row: PodRow, palette: Palette, thresholds: Thresholds) -> Text:
     return text
 
 
-def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Text]:
-    """The cells of one pod row, in ``COLUMNS`` order, all plain text."""
+def row_cells(
+    row: PodRow, palette: Palette, thresholds: Thresholds, prefix: str = ""
+) -> list[Text]:
+    """The cells of one pod row, in ``COLUMNS`` order, all plain text; ``prefix`` (the
+    name prefix every pod shares, said once in the caption) is elided from the name."""
 
     def num(text: str, style: str = "") -> Text:
         return Text(text, style=style, justify="right")
@@ -104,12 +109,7 @@ def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Tex
     else:
         fds = f"{fmt.count(row.open_fds)}/{fmt.count_compact(row.max_fds)}"
     return [
-        Text(fmt.safe_label(row.pod)),
-        num(fmt.count(row.open_connections)),
-        num(fds),
-        fd_bar(row, palette, thresholds),
-        num(fmt.cores(row.cpu_cores)),
-        num(fmt.count(row.in_flight)),
+        Text(fmt.safe_label(elide(row.pod, prefix))),
         num(
             fmt.seconds(row.ttft_p99, row.ttft_p99_overflowed),
             palette.warning if row.ttft_p99_overflowed else "",
@@ -118,6 +118,11 @@ def row_cells(row: PodRow, palette: Palette, thresholds: Thresholds) -> list[Tex
             fmt.seconds(row.stream_p99, row.stream_p99_overflowed),
             palette.warning if row.stream_p99_overflowed else "",
         ),
+        fd_bar(row, palette, thresholds),
+        num(fmt.count(row.open_connections)),
+        num(fds),
+        num(fmt.cores(row.cpu_cores)),
+        num(fmt.count(row.in_flight)),
     ]
 
 
@@ -153,6 +158,8 @@ class PodsPanel(Panel):
         self.filter_text = ""
         self.shown_rows: list[PodRow] = []
         self._palette: Palette | None = None
+        self.prefix = ""
+        """The name prefix every pod shares: elided in the rows, said in the title."""
 
     def compose_body(self) -> ComposeResult:
         yield FilterInput(
@@ -163,7 +170,7 @@ class PodsPanel(Panel):
     def _cells(self, row: PodRow) -> list[Text]:
         if self._palette is None:
             self._palette = self.palette
-        return row_cells(row, self._palette, self.thresholds)
+        return row_cells(row, self._palette, self.thresholds, self.prefix)
 
     @property
     def table(self) -> RowGrid[PodRow]:
@@ -183,6 +190,9 @@ class PodsPanel(Panel):
 
     def _apply(self, force: bool) -> None:
         rows = self.snapshot.pods if self.snapshot is not None else ()
+        prefix = shared_prefix(r.pod for r in rows)
+        if prefix != self.prefix:  # every name cell changes: format the rows again
+            self.prefix, force = prefix, True
         wanted = sort_rows(
             filter_rows(rows, self.filter_text), self.sort_column, self.sort_descending
         )
@@ -203,6 +213,8 @@ class PodsPanel(Panel):
         )
         if self.filter_text:
             title += f" matching '{fmt.safe_label(self.filter_text, 40)}'"
+        if self.prefix:
+            title += f" · {fmt.safe_label(self.prefix, 60)}…"
         if self.sort_column is None:
             title += " · worst first"
         else:

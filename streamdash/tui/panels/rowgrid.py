@@ -297,7 +297,11 @@ class RowGrid(ScrollView, Generic[R], can_focus=True):
             style += self.get_component_rich_style("rowgrid--even-row")
         if index == self.cursor_row:
             name = "rowgrid--cursor" if self.has_focus else "rowgrid--cursor-blurred"
-            return self._finish(line, style, scroll_x, width, self.get_component_rich_style(name))
+            cursor = self.get_component_rich_style(name)
+            # Background and underline only: a cell's own colour (a red FD use) shows
+            # through the cursor instead of turning the cursor colour.
+            keep = Style(bgcolor=cursor.bgcolor, underline=True, bold=self.has_focus)
+            return self._finish(line, style, scroll_x, width, keep)
         return self._finish(line, style, scroll_x, width)
 
     @staticmethod
