@@ -24,6 +24,9 @@ SCENARIOS = ("healthy", "overflow", "idle-timeout", "fd-ceiling", "autoscaler", 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML config (default ./streamdash.yaml)")
     parser.add_argument("--prometheus-url", metavar="URL", help="Prometheus base URL")
+    parser.add_argument(
+        "--ca-file", metavar="FILE", help="CA bundle for https sources (wins over the environment)"
+    )
     parser.add_argument("--preset", choices=preset_names(), help="server kind (default vllm)")
     parser.add_argument("-n", "--namespace", metavar="NS", help="Kubernetes namespace")
     parser.add_argument(
@@ -227,6 +230,7 @@ def _overrides(args: argparse.Namespace) -> Overrides:
         scrape=tuple(args.scrape),
         load_balancers=tuple(lbs),
         alertmanager_url=args.alertmanager_url,
+        ca_file=args.ca_file,
     )
 
 
@@ -268,17 +272,27 @@ def _run_time_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _err(message: str) -> None:
-    print(f"streamdash: {message}", file=sys.stderr)
+    from streamdash.redact import one_line
+
+    print(f"streamdash: {one_line(message, 400)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamdash`` command."""
+    from streamdash import textio
+
+    textio.headless()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv = ["tui", *argv]
     args = build_parser().parse_args(_join_at(argv))
     try:
         settings = load_settings(_overrides(args), os.environ, Path.cwd())
+        from streamdash.sources.http import tls_warning
+
+        warning = tls_warning(settings)
+        if warning and args.command != "demo":
+            _err(warning)
         if args.command == "demo":
             from streamdash.commands import run_demo
 
@@ -310,3 +324,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never a traceback (it could carry a URL or a secret)
+        _err(f"internal error: {type(exc).__name__}: {exc} (please report this)")
+        return 70

@@ -88,6 +88,12 @@ def run_check(settings: Settings, duration_seconds: float | None = None) -> int:
     if not reachable:
         print("streamdash: the primary source is unreachable", file=sys.stderr)
         return 2
+    from streamdash.nodata import NO_DATA_EXIT, no_data_line
+
+    empty = no_data_line(snapshot, settings)
+    if empty is not None:  # no data is never "ok"
+        print(fmt.safe_label(empty, 400))
+        return NO_DATA_EXIT
     for f in snapshot.findings:
         subject, summary = fmt.safe_label(f.subject), fmt.safe_label(f.summary)
         print(f"{f.severity.upper():8} {f.id} [{subject}] {summary}")

@@ -21,6 +21,7 @@ from streamdash.presets import DEFAULT_PRESET, load_preset, preset_names
 from streamdash.redact import redact_url
 from streamdash.settings import (
     HistogramSpec,
+    HttpSettings,
     LoadBalancerSettings,
     Preset,
     PrometheusSettings,
@@ -39,6 +40,84 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0
 
 class ConfigError(Exception):
     """Bad configuration; ``str()`` is one line with file, line and key."""
+
+
+MAX_SHOWN = 60
+"""A bad value is shown cut to this many characters."""
+MAX_NODES = 20_000
+"""Nodes a config may expand to through aliases (an alias bomb stops here)."""
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}"
+    for t in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge", "binary")
+)
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` on one line, cut to ``MAX_SHOWN`` characters (never expanded
+    beyond that: aliases in a value are not followed)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = MAX_SHOWN
+    short.maxlist = short.maxdict = short.maxlevel = 3
+    text = " ".join(short.repr(value).split())
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def check_url(url: str, where: str) -> str:
+    """``url`` when it is ``http(s)://host...``; else ``ConfigError`` (one line, no
+    userinfo) with a did-you-mean for a URL without a scheme."""
+    from urllib.parse import urlsplit
+
+    from streamdash.redact import redact_url
+
+    safe = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: not a valid URL: {shown(safe)}") from None
+    if parts.scheme in ("http", "https") and host:
+        return url
+    if re.match(r"^https?:?/+", url, re.I) and "://" not in url[:8]:
+        fixed = re.sub(r"^(https?):?/+", r"\1://", safe, count=1, flags=re.I)
+        raise ConfigError(f"{where}: {shown(safe)} is not a URL; did you mean {shown(fixed)}?")
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        scheme_shown = shown(scheme)[1:-1]
+        raise ConfigError(
+            f"{where}: {scheme_shown}:// is not supported; use http:// or https:// "
+            f"(got {shown(safe)})"
+        )
+    raise ConfigError(
+        f"{where}: {shown(safe)} has no scheme; did you mean {shown('http://' + safe)}?"
+    )
+
+
+def _check_tree(node: yaml.Node, file: str) -> None:
+    """Reject unknown tags and alias expansions beyond ``MAX_NODES`` (one line)."""
+    budget = MAX_NODES
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        budget -= 1
+        if budget < 0:
+            line = cur.start_mark.line + 1
+            raise ConfigError(
+                f"{file}:{line}: the config expands to more than {MAX_NODES} values "
+                "(YAML aliases); write it out plainly"
+            )
+        if cur.tag not in _SAFE_TAGS:
+            line = cur.start_mark.line + 1
+            raise ConfigError(
+                f"{file}:{line}: unknown YAML tag {shown(cur.tag)}; streamdash reads plain YAML"
+            )
+        if isinstance(cur, yaml.MappingNode):
+            for key, value in cur.value:
+                stack += (key, value)
+        elif isinstance(cur, yaml.SequenceNode):
+            stack += cur.value
 
 
 def parse_duration(text: object) -> float:
@@ -85,6 +164,9 @@ class _Doc:
             raise ConfigError(f"{self.where()}: {label}: expected a mapping of keys")
         out: dict[str, tuple[Any, yaml.Node]] = {}
         for key_node, value_node in self.node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(f"{self.where(key_node)}: {self.path or 'the file'}: "
+                                  "a key must be a plain name")  # fmt: skip
             key = str(key_node.value)
             if key not in allowed:
                 hint = difflib.get_close_matches(key, allowed, n=1)
@@ -101,7 +183,16 @@ class _Doc:
 
 
 def _plain(node: yaml.Node) -> Any:
-    return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+    if node is None:
+        return None
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
+        line = node.start_mark.line + 1
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())[:120]
+        raise ConfigError(
+            f"{node.start_mark.name}:{line}: cannot read this value: {problem}"
+        ) from None
 
 
 def _typed(doc: _Doc, key: str, node: yaml.Node, value: Any, kind: str) -> Any:
@@ -124,11 +215,11 @@ def _typed(doc: _Doc, key: str, node: yaml.Node, value: Any, kind: str) -> Any:
             return parse_duration(value)
         except ValueError:
             raise doc.fail(
-                key, f"expected a duration like 30s, 5m or 1h, got {value!r}", node
+                key, f"expected a duration like 30s, 5m or 1h, got {shown(value)}", node
             ) from None
     test, words = checks[kind]
     if not test(value):
-        raise doc.fail(key, f"expected {words}, got {value!r}", node)
+        raise doc.fail(key, f"expected {words}, got {shown(value)}", node)
     return value
 
 
@@ -161,6 +252,8 @@ def _prometheus(doc: _Doc, env: Mapping[str, str], base: Path) -> dict[str, Any]
     for key, (value, node) in doc.items(keys).items():
         if key == "url":
             out["url"] = _typed(doc, key, node, value, "str")
+            if out["url"] is not None:
+                _url_in_file(doc, key, node, out["url"])
         elif key == "bearer_token_env" and value is not None:
             out["bearer_token"] = _env_secret(
                 doc, key, node, _typed(doc, key, node, value, "str"), env
@@ -183,17 +276,54 @@ def _prometheus(doc: _Doc, env: Mapping[str, str], base: Path) -> dict[str, Any]
                 raise sub.fail("username", "basic_auth needs a username", node)
         elif key == "headers" and value is not None:
             _typed(doc, key, node, value, "map")
-            out["headers"] = {str(k): str(v) for k, v in value.items()}
+            out["headers"] = _headers(doc.child(key, node), value)
         elif key == "ca_file" and value is not None:
             path = (base / os.path.expanduser(_typed(doc, key, node, value, "str"))).resolve()
-            if not path.is_file():
-                raise doc.fail(key, f"no such file: {path}", node)
+            problem = _ca_problem(str(path))
+            if problem:
+                raise doc.fail(key, problem, node)
             out["ca_file"] = str(path)
         elif key == "tls_verify" and value is not None:
             out["tls_verify"] = _typed(doc, key, node, value, "bool")
         elif key == "timeout" and value is not None:
             out["timeout_seconds"] = _typed(doc, key, node, value, "duration")
     return out
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _headers(doc: _Doc, value: Mapping[Any, Any]) -> dict[str, str]:
+    """Header name -> value; both must be non-empty strings without control characters."""
+    out: dict[str, str] = {}
+    for (key_node, value_node), (name, text) in zip(doc.node.value, value.items(), strict=False):
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise doc.fail(str(name), "not a valid HTTP header name", key_node)
+        if not isinstance(text, str) or not text.strip():
+            got = "nothing" if text is None else shown(text)
+            raise doc.fail(name, f"a header value must be a non-empty string, got {got}",
+                           value_node)  # fmt: skip
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise doc.fail(name, "a header value must not contain control characters", value_node)
+        out[name] = text
+    return out
+
+
+def _ca_problem(path: str) -> str | None:
+    """Why ``path`` cannot be the CA bundle (None when it can)."""
+    if not Path(path).is_file():
+        return f"no such file: {path}"
+    from streamdash.sources.http import check_ca_file
+
+    problem = check_ca_file(path)
+    return f"{path}: {problem}" if problem else None
+
+
+def _url_in_file(doc: _Doc, key: str, node: yaml.Node, url: str) -> None:
+    try:
+        check_url(url, "x")
+    except ConfigError as exc:
+        raise doc.fail(key, str(exc).removeprefix("x: "), node) from None
 
 
 _METRIC_KEYS = ("ttft", "stream", "itl", "e2e")
@@ -310,7 +440,7 @@ def _load_balancers(doc: _Doc, node: yaml.Node, value: Any) -> tuple[LoadBalance
         kind = items.get("kind", (None, item_node))
         if kind[0] not in LB_KINDS:
             raise sub.fail(
-                "kind", f"expected one of {', '.join(LB_KINDS)}, got {kind[0]!r}", kind[1]
+                "kind", f"expected one of {', '.join(LB_KINDS)}, got {shown(kind[0])}", kind[1]
             )
         fields: dict[str, Any] = {"kind": kind[0]}
         for key, (v, n) in items.items():
@@ -318,12 +448,14 @@ def _load_balancers(doc: _Doc, node: yaml.Node, value: Any) -> tuple[LoadBalance
                 fields["idle_timeout_seconds"] = _typed(sub, key, n, v, "duration")
             elif key == "pod_match":
                 if v not in ("server", "address"):
-                    raise sub.fail(key, f"expected server or address, got {v!r}", n)
+                    raise sub.fail(key, f"expected server or address, got {shown(v)}", n)
                 fields[key] = v
             elif key != "kind":
                 fields[key] = _typed(sub, key, n, v, "str")
         if kind[0] != "cloud" and not fields.get("url"):
             raise sub.fail("url", f"a {kind[0]} load balancer needs a url", item_node)
+        if fields.get("url"):
+            _url_in_file(sub, "url", items.get("url", (None, item_node))[1], fields["url"])
         if kind[0] == "cloud" and fields.get("idle_timeout_seconds") is None:
             raise sub.fail("idle_timeout", "a cloud load balancer needs idle_timeout", item_node)
         out.append(_lb_settings(fields))
@@ -341,6 +473,7 @@ def _scrape(doc: _Doc, node: yaml.Node, value: Any) -> tuple[ScrapeTarget, ...]:
     for index, item_node in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
         item = _plain(item_node)
         if isinstance(item, str):
+            _url_in_file(doc, f"scrape[{index}]", item_node, item)
             out.append(ScrapeTarget(url=item))
             continue
         sub = doc.child(f"scrape[{index}]", item_node)
@@ -349,6 +482,7 @@ def _scrape(doc: _Doc, node: yaml.Node, value: Any) -> tuple[ScrapeTarget, ...]:
         url = items.get("url", (None, item_node))
         if not isinstance(url[0], str):
             raise sub.fail("url", "each scrape target needs a url", url[1])
+        _url_in_file(sub, "url", url[1], url[0])
         pod = items.get("pod", (None, item_node))
         out.append(ScrapeTarget(url=url[0], pod=_typed(sub, "pod", pod[1], pod[0], "str")))
     return tuple(out)
@@ -365,8 +499,9 @@ def read_targets_file(path: Path) -> tuple[ScrapeTarget, ...]:
         words = line.split("#", 1)[0].split()
         if not words:
             continue
-        if len(words) > 2 or "://" not in words[0]:
-            raise ConfigError(f"{path}:{number}: expected 'URL [POD]', got {line.strip()!r}")
+        if len(words) > 2:
+            raise ConfigError(f"{path}:{number}: expected 'URL [POD]', got {shown(line.strip())}")
+        check_url(words[0], f"{path}:{number}")
         out.append(ScrapeTarget(url=words[0], pod=words[1] if len(words) == 2 else None))
     return tuple(out)
 
@@ -399,13 +534,20 @@ TOP_KEYS = (
     "model",
     "group_by",
     "ensembles",
+    "http",
+    "scrape_interval",
 )
 
 
 def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) -> Settings:
     """Settings from YAML ``text`` (file name ``file`` for messages) over the defaults."""
     try:
-        root = yaml.compose(text)
+        loader = yaml.SafeLoader(text)
+        loader.name = file  # marks (and so every error line) carry the file name
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -416,6 +558,7 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
     settings = Settings(config_path=file)
     if root is None:
         return settings
+    _check_tree(root, file)
     doc = _Doc(root, file)
     items = doc.items(TOP_KEYS)
     preset_name = DEFAULT_PRESET
@@ -453,8 +596,9 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
             fields[key] = float(_typed(doc, key, node, value, "fraction"))
         elif key in ("window", "refresh", "history") and value is not None:
             seconds = _typed(doc, key, node, value, "duration")
-            if seconds <= 0:
-                raise doc.fail(key, "must be longer than 0 s", node)
+            too_low = _floor_problem(key, seconds)
+            if too_low:
+                raise doc.fail(key, too_low, node)
             name = {"window": "window_seconds", "refresh": "refresh_seconds"}.get(
                 key, "history_seconds"
             )
@@ -490,9 +634,16 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
         elif key == "ensembles" and value is not None:
             items_ = _typed(doc, key, node, value, "list") or []
             fields["ensembles"] = tuple(str(v) for v in items_)
+        elif key == "scrape_interval" and value is not None:
+            seconds = _typed(doc, key, node, value, "duration")
+            if seconds <= 0:
+                raise doc.fail(key, "must be longer than 0 s", node)
+            fields["scrape_interval_seconds"] = seconds
+        elif key == "http" and value is not None:
+            fields["http"] = _http(doc.child(key, node))
         elif key == "fallback" and value is not None:
             if value != "scrape":
-                raise doc.fail(key, f"expected scrape (or null), got {value!r}", node)
+                raise doc.fail(key, f"expected scrape (or null), got {shown(value)}", node)
             fields["fallback"] = value
     for label_key in ("pod_label", "namespace_label"):
         if fields.get(label_key) is None:
@@ -551,6 +702,45 @@ def _alertmanager_url(url: str, where: str) -> str:
     return url
 
 
+def _floor_problem(key: str, seconds: float) -> str | None:
+    from streamdash.floors import MIN_REFRESH_SECONDS, MIN_WINDOW_SECONDS
+
+    if key == "refresh" and seconds < MIN_REFRESH_SECONDS:
+        return f"must be at least {MIN_REFRESH_SECONDS:g} s (got {seconds:g} s)"
+    if key == "window" and seconds < MIN_WINDOW_SECONDS:
+        return f"must be at least {MIN_WINDOW_SECONDS} s (got {seconds:g} s)"
+    if seconds <= 0:
+        return "must be longer than 0 s"
+    return None
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 10**3, "KiB": 2**10, "MB": 10**6, "MiB": 2**20,
+               "GB": 10**9, "GiB": 2**30}  # fmt: skip
+
+
+def _http(doc: _Doc) -> HttpSettings:
+    out: dict[str, Any] = {}
+    for key, (value, node) in doc.items(
+        ("max_answer_bytes", "max_decoded_bytes", "redirects")
+    ).items():
+        if value is None:
+            continue
+        if key == "redirects":
+            if value not in ("none", "same-origin"):
+                raise doc.fail(key, f"expected none or same-origin, got {shown(value)}", node)
+            out[key] = value
+            continue
+        match = _SIZE.match(str(value)) if not isinstance(value, bool) else None
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)]) if match else 0
+        if size < 1024:
+            raise doc.fail(
+                key, f"expected a size like 64MiB (at least 1 KiB), got {shown(value)}", node
+            )
+        out[key] = size
+    return HttpSettings(**out)
+
+
 def _after_where(message: str) -> str:
     """``"selector: bad x"`` -> ``"bad x"`` (the caller names the key itself)."""
     head, sep, rest = message.partition(": ")
@@ -595,6 +785,10 @@ class Overrides:
     scrape: tuple[str, ...] = ()
     load_balancers: tuple[LoadBalancerSettings, ...] = ()
     alertmanager_url: str | None = None
+    ca_file: str | None = None
+
+
+_LB_FLAG = {"haproxy": "stats", "envoy": "admin", "nginx": "status"}
 
 
 def load_settings(flags: Overrides, env: Mapping[str, str], cwd: Path) -> Settings:
@@ -610,6 +804,12 @@ def load_settings(flags: Overrides, env: Mapping[str, str], cwd: Path) -> Settin
         settings = parse_config_text(text, str(path), env, path.parent)
     env_url = env.get("STREAMDASH_PROMETHEUS_URL") or env.get("PROMETHEUS_URL")
     if env_url:
+        name = (
+            "STREAMDASH_PROMETHEUS_URL"
+            if env.get("STREAMDASH_PROMETHEUS_URL")
+            else "PROMETHEUS_URL"
+        )
+        check_url(env_url, name)
         settings = replace(settings, prometheus=replace(settings.prometheus, url=env_url))
     return apply_flags(settings, flags)
 
@@ -618,7 +818,15 @@ def apply_flags(settings: Settings, flags: Overrides) -> Settings:
     """Settings with the command-line flags laid over them."""
     changes: dict[str, Any] = {}
     if flags.prometheus_url:
+        check_url(flags.prometheus_url, "--prometheus-url")
         changes["prometheus"] = replace(settings.prometheus, url=flags.prometheus_url)
+    if flags.ca_file:
+        path = str(Path(flags.ca_file).expanduser().resolve())
+        problem = _ca_problem(path)
+        if problem:
+            raise ConfigError(f"--ca-file: {problem}")
+        prom = changes.get("prometheus", settings.prometheus)
+        changes["prometheus"] = replace(prom, ca_file=path)
     if flags.preset:
         if flags.preset not in preset_names():
             raise ConfigError(f"--preset: {_unknown_preset(flags.preset)}")
@@ -641,13 +849,19 @@ def apply_flags(settings: Settings, flags: Overrides) -> Settings:
             seconds = parse_duration(value)
         except ValueError:
             raise ConfigError(
-                f"--{name}: expected a duration like 30s, 5m or 1h, got {value!r}"
+                f"--{name}: expected a duration like 30s, 5m or 1h, got {shown(value)}"
             ) from None
-        if seconds <= 0:
-            raise ConfigError(f"--{name}: must be longer than 0 s")
+        problem = _floor_problem(name, seconds)
+        if problem:
+            raise ConfigError(f"--{name}: {problem}")
         changes[field_name] = int(seconds) if field_name == "window_seconds" else seconds
     if flags.scrape:
+        for url in flags.scrape:
+            check_url(url, "--scrape")
         changes["scrape"] = tuple(ScrapeTarget(url=u) for u in flags.scrape)
+    for lb in flags.load_balancers:
+        if lb.url is not None:
+            check_url(lb.url, f"--{lb.kind}-{_LB_FLAG.get(lb.kind, 'url')}")
     if flags.load_balancers:
         changes["load_balancers"] = settings.load_balancers + flags.load_balancers
     if flags.alertmanager_url:

@@ -112,9 +112,11 @@ def safe_label(value: str, limit: int = MAX_LABEL) -> str:
     """A label value made displayable: escape sequences and control characters removed,
     newlines shown as ``⏎``, capped at ``limit`` characters with ``…``. Markup is NOT
     escaped here: views pass the result as plain text (``rich.text.Text``)."""
+    from streamdash.sanitise import visible
+
     text = _ESCAPE_SEQ.sub("", value)
     text = text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-    text = _CONTROL.sub("", text)
+    text = visible(_CONTROL.sub("", text))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

@@ -12,12 +12,14 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
+from streamdash import sanitise
 from streamdash.core.build import build_snapshot
 from streamdash.core.carry import LB_PART, Carried, carry_forward, carry_lb
 from streamdash.core.history import append_point
 from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
 from streamdash.core.snapshot import Snapshot
 from streamdash.export.json import iso
+from streamdash.floors import window_note
 from streamdash.redact import redact_url, scrub
 from streamdash.settings import Settings
 from streamdash.sources import promql
@@ -63,9 +65,13 @@ class LiveRefresher:
             self.scrape = ScrapeSource(settings, prime_seconds=scrape_prime_seconds)
         self.lbs: LoadBalancers | None = None
         if settings.load_balancers:
+            from streamdash.sources.http import policy_for
             from streamdash.sources.lb.collect import LoadBalancers
 
-            self.lbs = LoadBalancers(settings.load_balancers, settings.prometheus.timeout_seconds)
+            policy = dataclasses.replace(policy_for(settings), verify=True)  # LBs: system CAs
+            self.lbs = LoadBalancers(
+                settings.load_balancers, settings.prometheus.timeout_seconds, policy=policy
+            )
         self.live_kind = "prometheus" if self.prometheus else "scrape"
         self._carried: Carried | None = None
         self._history_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
@@ -78,6 +84,9 @@ class LiveRefresher:
         """History recorded from our own snapshots when the source keeps none."""
         self._early: tuple[int, Future[Snapshot]] | None = None
         """A first refresh started before the TUI was imported (``start_early``)."""
+        from streamdash.sources.http import tls_warning
+
+        self._tls_note = tls_warning(settings)
         self._secrets = (
             settings.prometheus.bearer_token,
             settings.prometheus.basic_auth_password,
@@ -209,7 +218,13 @@ class LiveRefresher:
         errors = tuple(
             SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
         )
-        return dataclasses.replace(raw, errors=errors)
+        notes = raw.notes
+        floor = window_note(self.settings, window_seconds, self.live_kind != "prometheus")
+        if floor:
+            notes = (*notes, floor)
+        if self._tls_note:
+            notes = (*notes, self._tls_note)
+        return sanitise.raw_answers(dataclasses.replace(raw, errors=errors, notes=notes))
 
     def start_early(self, window_seconds: int) -> None:
         """Start the first refresh now, in a thread, so its queries overlap whatever the

@@ -96,6 +96,18 @@ class PrometheusSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """Limits every source's HTTP requests share (``http:`` in the config)."""
+
+    max_answer_bytes: int = 64 * 2**20
+    """Largest answer accepted as sent (compressed or not); the read stops beyond it."""
+    max_decoded_bytes: int = 256 * 2**20
+    """Largest answer accepted after decompression (a gzip bomb stops here)."""
+    redirects: str = "none"
+    """``none`` (follow no redirect) or ``same-origin`` (same scheme, host and port)."""
+
+
+@dataclass(frozen=True)
 class Thresholds:
     fd_warning: float = 0.8
     fd_critical: float = 0.9
@@ -205,3 +217,8 @@ class Settings:
     alertmanager_url: str | None = None
     """Alertmanager base URL: its firing alerts for the namespace are shown beside the
     findings."""
+    http: HttpSettings = field(default_factory=HttpSettings)
+    scrape_interval_seconds: float = 15.0
+    """How often Prometheus scrapes the pods (for the window floor's note)."""
+    clock_skew_note_seconds: float = 5.0
+    """A source clock this far from ours becomes a note (queries use the source's)."""

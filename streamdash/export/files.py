@@ -29,22 +29,49 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+_NO_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+)
+"""``link`` errors that mean "this filesystem has no hard links", not "not writable"."""
+
+
+def _write_exclusive(path: Path, text: str) -> None:
+    """Create ``path`` (never replacing one) and write ``text``; remove it on failure."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
 def write_new_file(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically; refuse to replace an existing file.
 
     The text goes to a temp file in the same directory, is fsynced, then hard-linked
     into place (``link`` fails if ``path`` exists, so a concurrent writer cannot be
-    overwritten either). On any failure no partial file is left behind.
+    overwritten either). On a filesystem without hard links (FAT, some network and FUSE
+    mounts) the file is created exclusively (``O_EXCL``) and written in place instead.
+    On any failure no partial file is left behind.
     """
     directory = path.parent
     tmp_name: str | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=".streamdash-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.link(tmp_name, path)
+        try:
+            os.link(tmp_name, path)
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            _write_exclusive(path, text)
     except FileExistsError as exc:
         raise ExportError(f"cannot write {path}: a file with that name already exists") from exc
     except OSError as exc:

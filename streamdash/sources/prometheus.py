@@ -17,22 +17,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import math
-import socket
-import ssl
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
+from streamdash import sanitise
 from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
@@ -50,15 +49,17 @@ from streamdash.core.raw import (
     SourceError,
     WorkloadRef,
 )
-from streamdash.redact import redact_url
+from streamdash.redact import one_line, redact_url, split_userinfo
 from streamdash.settings import Settings
-from streamdash.sources import fds, kube, promql, recorded
+from streamdash.sources import fds, http, kube, promql, recorded
 from streamdash.sources import labels as conventions
 
 SOURCE = "prometheus"
 PROBE = "recorded_probe"
 """The query name of the one probe for recorded series (first refresh of a window)."""
 _MAX_DETAIL = 240
+SKEW_RESEND_SECONDS = 2.0
+"""A clock skew (from ``Date``, 1 s resolution) from which queries use the server's."""
 
 
 # --------------------------------------------------------------------------- answers
@@ -71,6 +72,8 @@ class _Answer:
     result: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    skew: float | None = None
+    """Server clock minus ours from the ``Date`` header (±0.5 s), when there was one."""
 
 
 def _one_line(text: str, limit: int = _MAX_DETAIL) -> str:
@@ -78,72 +81,38 @@ def _one_line(text: str, limit: int = _MAX_DETAIL) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    seen: set[int] = set()
-    cur: BaseException = exc
-    while id(cur) not in seen:
-        seen.add(id(cur))
-        nxt = cur.__cause__ or cur.__context__
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            nxt = reason
-        if nxt is None:
-            break
-        cur = nxt
-    return cur
-
-
-def _describe_exception(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"timed out after {timeout:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "answer cut short: the connection closed before the whole body arrived"
-    root = _root_cause(exc)
-    text = str(root)
-    if isinstance(root, ConnectionRefusedError) or "Connection refused" in text:
-        return "connection refused"
-    if isinstance(root, socket.gaierror) or "Name or service not known" in text:
-        return "cannot resolve host"
-    if isinstance(root, ssl.SSLError | requests.exceptions.SSLError):
-        return f"TLS error: {_one_line(getattr(root, 'reason', None) or text, 120)}"
-    if isinstance(root, TimeoutError):
-        return f"timed out after {timeout:g} s"
-    if isinstance(root, ConnectionResetError):
-        return "connection reset by the server"
-    if isinstance(exc, requests.ConnectionError):
-        return f"connection failed ({type(root).__name__})"
-    return f"request failed ({type(exc).__name__})"
-
-
-def _describe_http(response: requests.Response) -> str:
-    status = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+def _describe_http(answer: http.Answer, secrets: tuple[str, ...]) -> str:
+    """One line for a non-200 answer; the body is masked before it is cut."""
+    status = f"HTTP {answer.status} {answer.reason}".rstrip()
     hint = {401: " (check the bearer token or basic auth)", 403: " (access denied)"}.get(
-        response.status_code, ""
+        answer.status, ""
     )
     if hint:  # an auth failure's body may echo the credentials back: never show it
         return f"{status}{hint}"
     try:
-        body = response.json()
+        body = sanitise.loads_json(answer.body)
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("error"):
-        return f"{status}{hint}: {body.get('errorType', 'error')}: {_one_line(str(body['error']))}"
-    text = _one_line(response.text, 120) if response.text else ""
-    return f"{status}{hint}" + (f": {text}" if text else "")
+        error = one_line(str(body["error"]), _MAX_DETAIL, secrets)
+        return f"{status}: {one_line(str(body.get('errorType', 'error')), 40, secrets)}: {error}"
+    text = one_line(answer.text, 120, secrets) if answer.body else ""
+    return status + (f": {text}" if text else "")
 
 
-def _parse_body(response: requests.Response) -> _Answer:
+def _parse_body(content: bytes, secrets: tuple[str, ...] = ()) -> _Answer:
     try:
-        body = json.loads(response.content)
+        body = sanitise.loads_json(content)
     except ValueError as exc:
         return _Answer(error=f"malformed JSON in the answer ({_one_line(str(exc), 80)})")
     if not isinstance(body, dict):
         return _Answer(error="malformed answer: not a JSON object")
-    warnings = tuple(_one_line(str(w)) for w in body.get("warnings") or ())
+    warnings = tuple(one_line(str(w), _MAX_DETAIL, secrets) for w in body.get("warnings") or ())
     if body.get("status") != "success":
-        kind = body.get("errorType", "error")
+        kind = one_line(str(body.get("errorType", "error")), 40, secrets)
+        detail = one_line(str(body.get("error", "")), _MAX_DETAIL, secrets)
         return _Answer(
-            error=f'"status":"error": {kind}: {_one_line(str(body.get("error", "")))}',
+            error=f'"status":"error": {kind}: {detail}',
             warnings=warnings,
         )
     data = body.get("data")
@@ -255,7 +224,13 @@ class PrometheusSource:
     no URL, a bad selector, pod label or metric name.
     """
 
-    def __init__(self, settings: Settings, *, recorded: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        *,
+        recorded: bool = False,
+    ) -> None:
         prom = settings.prometheus
         if not prom.url:
             raise ValueError("prometheus.url is not set")
@@ -272,23 +247,24 @@ class PrometheusSource:
         self._plan = _plan(settings)
         self._timeout = float(prom.timeout_seconds)
         self.source_url = redact_url(prom.url).rstrip("/")
-        base = urlunsplit(
-            (parts.scheme, parts.netloc.rpartition("@")[2], parts.path.rstrip("/"), "", "")
-        )
+        clean, url_user, url_password = split_userinfo(prom.url)
+        clean_parts = urlsplit(clean)
+        base = urlunsplit((clean_parts.scheme, clean_parts.netloc, parts.path.rstrip("/"), "", ""))
 
         headers = dict(prom.headers)
         if prom.bearer_token:
             headers["Authorization"] = f"Bearer {prom.bearer_token}"
         user, password = prom.basic_auth_user, prom.basic_auth_password
-        if user is None and parts.username:
-            user, password = parts.username, parts.password or ""
+        if user is None and url_user:
+            user, password = url_user, url_password or ""
         auth = (user, password or "") if user is not None else None
         basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode() if auth else None
         secrets = (prom.bearer_token, password, basic, *prom.headers.values())
         self._secrets = tuple(s for s in secrets if s and len(s) >= 3)
 
         session = requests.Session()
-        session.verify = prom.ca_file if prom.ca_file else prom.tls_verify
+        self._policy = http.policy_for(settings)
+        session.verify = self._policy.verify
         self._client = PrometheusConnect(
             url=base,
             headers=headers,
@@ -298,6 +274,11 @@ class PrometheusSource:
             timeout=self._timeout,
         )
         self._session = session
+        self._http = http.RequestsTransport(session, self._policy, clock)
+        self._clock = clock
+        self._skew: float | None = None
+        """Prometheus's clock minus ours, seconds (None until measured)."""
+        self._skew_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="streamdash-prom")
         self._closed = False
         self._probed = False
@@ -320,50 +301,46 @@ class PrometheusSource:
 
     def _request(self, path: str, params: Mapping[str, str]) -> _Answer:
         try:
-            response = self._session.request(
-                method="POST",
-                url=f"{self._client.url}{path}",
-                data=dict(params),
+            answer = self._http.request(
+                "POST",
+                f"{self._client.url}{path}",
+                data=params,
                 headers=self._client.headers,
                 auth=self._client.auth,
-                timeout=self._timeout,
             )
-        except (requests.RequestException, OSError) as exc:
-            return _Answer(error=_describe_exception(exc, self._timeout))
-        try:
-            if response.status_code != 200:
-                return _Answer(error=_describe_http(response))
-            return _parse_body(response)
-        finally:
-            response.close()
+        except http.HttpError as exc:
+            return _Answer(error=str(exc))
+        skew = None
+        if answer.server_date is not None:  # Date has 1 s resolution: its middle
+            skew = answer.server_date + 0.5 - answer.local_mid
+        if answer.status != 200:
+            return _Answer(error=_describe_http(answer, self._secrets), skew=skew)
+        return dataclasses.replace(_parse_body(answer.body, self._secrets), skew=skew)
 
     def api_data(
         self, path: str, params: Mapping[str, str] | None = None
     ) -> tuple[Any, str | None]:
         """GET an API path (``/api/v1/rules``): the answer's ``data``, or None and one
         error line (credentials scrubbed). For callers outside the refresh (advise)."""
+        query = urlencode(dict(params or {}))
         try:
-            response = self._session.get(
-                f"{self._client.url}{path}",
-                params=dict(params or {}),
+            answer = self._http.request(
+                "GET",
+                f"{self._client.url}{path}" + (f"?{query}" if query else ""),
                 headers=self._client.headers,
                 auth=self._client.auth,
-                timeout=self._timeout,
             )
-        except (requests.RequestException, OSError) as exc:
-            return None, self._scrub(f"{path}: {_describe_exception(exc, self._timeout)}")
+        except http.HttpError as exc:
+            return None, self._scrub(f"{path}: {exc}")
+        if answer.status != 200:
+            return None, self._scrub(f"{path}: {_describe_http(answer, self._secrets)}")
         try:
-            if response.status_code != 200:
-                return None, self._scrub(f"{path}: {_describe_http(response)}")
-            try:
-                body = json.loads(response.content)
-            except ValueError:
-                return None, f"{path}: malformed JSON in the answer"
-            if not isinstance(body, dict) or body.get("status") != "success":
-                return None, f"{path}: the answer is not status success"
-            return body.get("data"), None
-        finally:
-            response.close()
+            body = sanitise.loads_json(answer.body)
+        except ValueError:
+            return None, f"{path}: malformed JSON in the answer"
+        if not isinstance(body, dict) or body.get("status") != "success":
+            return None, f"{path}: the answer is not status success"
+        return body.get("data"), None
 
     def instant_rows(self, promql_text: str, at: float) -> tuple[list[dict[str, Any]], str | None]:
         """One instant query for callers outside the refresh: rows, or [] and an error."""
@@ -437,8 +414,25 @@ class PrometheusSource:
         for the other label conventions (``sources.labels``); a match is adopted for
         this and every later refresh and said in a note, else the note lists the
         namespaces that do export the preset's series.
+
+        Without ``now`` the instant is Prometheus's clock (ours corrected by the skew its
+        ``Date`` headers show; on the first fetch a skew of ``SKEW_RESEND_SECONDS`` or
+        more sends the queries again at the corrected instant).
         """
-        at = time.time() if now is None else float(now)
+        first = self._skew is None
+        at = self.server_now() if now is None else float(now)
+        raw = self._fetch_probed(window_seconds, with_history, at)
+        skew = self._skew
+        if now is None and first and skew is not None and abs(skew) >= SKEW_RESEND_SECONDS:
+            again = self._fetch_probed(window_seconds, with_history, self.server_now())
+            raw = dataclasses.replace(again, query_count=again.query_count + raw.query_count)
+        note = self.skew_note()
+        if note:
+            raw = dataclasses.replace(raw, notes=(*raw.notes, note))
+        return raw
+
+    def _fetch_probed(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
+        """One round at ``at``, with the label-convention probe when nothing matched."""
         raw = self._fetch(window_seconds, with_history, at)
         if not self._needs_probe(raw):
             return raw
@@ -457,6 +451,27 @@ class PrometheusSource:
             again,
             notes=(note, *again.notes),
             query_count=raw.query_count + sent + again.query_count,
+        )
+
+    def server_now(self) -> float:
+        """Now by Prometheus's clock as far as known (ours when the skew is small)."""
+        skew = self._skew or 0.0
+        return self._clock() + (skew if abs(skew) >= SKEW_RESEND_SECONDS else 0.0)
+
+    @property
+    def clock_skew(self) -> float | None:
+        """Prometheus's clock minus ours, seconds (±0.5 s); None until an answer came."""
+        return self._skew
+
+    def skew_note(self) -> str | None:
+        """One note when the skew is over ``clock_skew_note_seconds``."""
+        skew = self._skew
+        if skew is None or abs(skew) <= self._settings.clock_skew_note_seconds:
+            return None
+        side = "ahead of" if skew < 0 else "behind"
+        return (
+            f"clock: this machine's clock is {abs(skew):.0f} s {side} Prometheus's "
+            "(its Date header); queries are evaluated at Prometheus's time"
         )
 
     def _needs_probe(self, raw: RawAnswers) -> bool:
@@ -499,6 +514,15 @@ class PrometheusSource:
         return None, conventions.missing_note(namespace, listed), 2
 
     def _fetch(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
+        """One round of queries at ``at``; remembers the skew the answers' Date shows."""
+        raw, skew = self._fetch_at(at, window_seconds, with_history)
+        if skew is not None:
+            self._skew = skew
+        return raw
+
+    def _fetch_at(
+        self, at: float, window_seconds: int, with_history: bool
+    ) -> tuple[RawAnswers, float | None]:
         probe = self._probe_recorded(window_seconds, at) if not self._closed else None
         queries = self.sent_queries(window_seconds, with_history=with_history)
         history_s = self._settings.history_seconds
@@ -506,7 +530,7 @@ class PrometheusSource:
         futures: dict[str, Future[_Answer]] = {}
         if self._closed:
             answers = {name: _Answer(error="the source is closed") for name in queries}
-            return self._assemble(at, window_seconds, queries, answers, step, sent=0)
+            return self._assemble(at, window_seconds, queries, answers, step, sent=0), None
         for name, text in queries.items():
             if name == "history":
                 end = math.floor(at / step) * step  # aligned: equal answers within a step
@@ -520,7 +544,10 @@ class PrometheusSource:
         if probe is not None:  # sent before the others, so this refresh reads the series
             queries = {PROBE: probe[0], **queries}
             answers = {PROBE: probe[1], **answers}
-        return self._assemble(at, window_seconds, queries, answers, step, sent=len(answers))
+        skews = sorted(x.skew for x in answers.values() if x.skew is not None)
+        skew = skews[len(skews) // 2] if skews else None
+        raw = self._assemble(at, window_seconds, queries, answers, step, sent=len(answers))
+        return raw, skew
 
     # -- recorded series (streamdash rules)
 
@@ -626,7 +653,7 @@ class PrometheusSource:
         text = self.sent_queries(window_seconds, with_history=True).get("history")
         if text is None or self._closed:
             return None, None, ()
-        at = time.time() if now is None else float(now)
+        at = self.server_now() if now is None else float(now)
         history_s = self._settings.history_seconds
         step = promql.history_step(history_s)
         end = math.floor(at / step) * step
@@ -722,7 +749,7 @@ class PrometheusSource:
 
         None on failure; ``last_history_error`` then says why.
         """
-        at = time.time() if now is None else float(now)
+        at = self.server_now() if now is None else float(now)
         plan = self._plan
         text = promql.pod_history(
             pod, plan.ttft, plan.stream, plan.in_flight, self._scope, window_seconds
@@ -742,8 +769,9 @@ class PrometheusSource:
         return HistoryRaw(series=series, step_seconds=float(step))
 
     def close(self) -> None:
-        """Stop the worker threads and close the HTTP session."""
+        """Stop the worker threads and close the HTTP session; never waits on a request."""
         self._closed = True
+        self._http.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 

@@ -50,9 +50,9 @@ from streamdash.core.raw import (
     SourceError,
     WorkloadRef,
 )
-from streamdash.redact import redact_url
+from streamdash.redact import redact_url, split_userinfo
 from streamdash.settings import Preset, ScrapeTarget, Settings
-from streamdash.sources import fds, kube
+from streamdash.sources import fds, http, kube
 from streamdash.sources.promql import (
     Matcher,
     group_plan,
@@ -161,6 +161,81 @@ def window_baseline(chain: Sequence[Scrape], cur: Scrape) -> Scrape | None:
                 out[labels] = value - total
         values[name] = out
     return Scrape(chain[0].at, values)
+
+
+MAX_CHECKPOINTS = 16
+"""Scrapes kept per target, spread over the window: memory is bounded by
+``(MAX_CHECKPOINTS + 2) × series`` numbers per target whatever window ÷ refresh is."""
+
+
+class Retained:
+    """What one target keeps for windowed rates, bounded by design.
+
+    Every scrape updates a reset-corrected running total per series (Prometheus's
+    counter rule, applied scrape to scrape, so no reset is missed); only checkpoints of
+    those totals at least ``window / MAX_CHECKPOINTS`` apart are kept. The baseline is
+    the oldest checkpoint within the window: rates span the window to within
+    ``1 / MAX_CHECKPOINTS`` of it. A series missing from a scrape loses its checkpoints
+    (no rate until it has history again), as with a chain of full scrapes.
+    """
+
+    def __init__(self, first: Scrape) -> None:
+        self.last = first
+        self.offsets: dict[str, dict[LabelSet, float]] = {}
+        self.checkpoints: deque[Scrape] = deque([Scrape(first.at, _copy(first.samples))])
+
+    def advance(self, cur: Scrape, window_seconds: float) -> Scrape | None:
+        """Take ``cur``; the baseline for ``cur - baseline`` = increase over the window."""
+        corrected: dict[str, dict[LabelSet, float]] = {}
+        offsets: dict[str, dict[LabelSet, float]] = {}
+        for name, series in cur.samples.items():
+            before = self.last.samples.get(name, {})
+            old = self.offsets.get(name, {})
+            offs: dict[LabelSet, float] = {}
+            out: dict[LabelSet, float] = {}
+            for labels, value in series.items():
+                prev = before.get(labels)
+                if prev is None:  # new, or back after a gap: no history
+                    self._forget(name, labels)
+                    off = 0.0
+                else:
+                    off = old.get(labels, 0.0) + (prev if value < prev else 0.0)
+                if off:
+                    offs[labels] = off
+                out[labels] = value + off
+            corrected[name], offsets[name] = out, offs
+        for name, series in self.last.samples.items():  # gone from this scrape
+            now = cur.samples.get(name, {})
+            for labels in series:
+                if labels not in now:
+                    self._forget(name, labels)
+        points = self.checkpoints
+        while len(points) > 1 and cur.at - points[0].at > window_seconds:
+            points.popleft()
+        base = points[0]
+        baseline: dict[str, dict[LabelSet, float]] = {}
+        for name, series in cur.samples.items():
+            then = base.samples.get(name, {})
+            total = corrected[name]
+            baseline[name] = {
+                labels: value - (total[labels] - then[labels])
+                for labels, value in series.items()
+                if labels in then
+            }
+        if cur.at - points[-1].at >= window_seconds / MAX_CHECKPOINTS:
+            points.append(Scrape(cur.at, corrected))
+        self.last, self.offsets = cur, offsets
+        return Scrape(base.at, baseline)
+
+    def _forget(self, name: str, labels: LabelSet) -> None:
+        for point in self.checkpoints:
+            series = point.samples.get(name)
+            if series is not None and labels in series:
+                del series[labels]  # type: ignore[attr-defined]
+
+
+def _copy(samples: Samples) -> dict[str, dict[LabelSet, float]]:
+    return {name: dict(series) for name, series in samples.items()}
 
 
 def series_rates(prev: Scrape | None, cur: Scrape, name: str) -> dict[LabelSet, float]:
@@ -472,18 +547,13 @@ class ScrapeSource:
         self.prime_seconds = (
             prime_seconds if prime_seconds is not None else min(2.0, settings.refresh_seconds)
         )
-        verify: bool | str = settings.prometheus.ca_file or settings.prometheus.tls_verify
-        self._client = httpx.Client(
-            timeout=settings.prometheus.timeout_seconds,
-            verify=verify,
-            headers={"Accept": ACCEPT},
-            follow_redirects=False,
-            transport=transport,
-        )
+        policy = http.policy_for(settings, max_answer_bytes=MAX_BODY_BYTES)
+        self._http = http.HttpxTransport(policy, {"Accept": ACCEPT}, transport)
+        self._closed = threading.Event()
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(16, len(self.targets))), thread_name_prefix="scrape"
         )
-        self._history: dict[ScrapeTarget, deque[Scrape]] = {}
+        self._history: dict[ScrapeTarget, Retained] = {}
         self._lock = threading.Lock()
         self.last_span_seconds: float | None = None
         """The longest span the last ``fetch``'s rates cover (None: no rates yet)."""
@@ -493,30 +563,22 @@ class ScrapeSource:
 
     def close(self) -> None:
         """Release the HTTP client and the worker threads."""
-        self._pool.shutdown(wait=True)
-        self._client.close()
+        self._closed.set()
+        self._http.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _get(self, target: ScrapeTarget, at: float) -> Scrape | SourceError:
         where = redact_url(target.url)
         source = f"{SOURCE_KIND}:{where}"
+        url, user, password = split_userinfo(target.url)
+        auth = (user, password or "") if user is not None else None
         try:
-            with self._client.stream("GET", target.url) as resp:
-                if resp.status_code != 200:
-                    return SourceError(
-                        source, f"GET {where} answered HTTP {resp.status_code}", ERROR_PART
-                    )
-                body = bytearray()
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        return SourceError(
-                            source,
-                            f"GET {where}: answer larger than {MAX_BODY_BYTES} bytes",
-                            ERROR_PART,
-                        )
-        except httpx.HTTPError as exc:
-            detail = _one_line(str(exc)) or type(exc).__name__
-            return SourceError(source, f"GET {where} failed: {detail}", ERROR_PART)
+            answer = self._http.get(url, auth=auth)
+        except http.HttpError as exc:
+            return SourceError(source, f"GET {where} failed: {exc}", ERROR_PART)
+        if answer.status != 200:
+            return SourceError(source, f"GET {where} answered HTTP {answer.status}", ERROR_PART)
+        body = answer.body
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -546,8 +608,8 @@ class ScrapeSource:
             for target, got in self._round():
                 sent += 1
                 if isinstance(got, Scrape):
-                    self._history[target] = deque([got])
-            time.sleep(self.prime_seconds)
+                    self._history[target] = Retained(got)
+            self._closed.wait(self.prime_seconds)  # close() ends the wait at once
         results = self._round()
         sent += len(results)
         errors: list[SourceError] = []
@@ -595,14 +657,11 @@ class ScrapeSource:
 
     def _baseline(self, target: ScrapeTarget, cur: Scrape, window_seconds: int) -> Scrape | None:
         """Remember ``cur``; return the baseline for rates over the window (see module)."""
-        history = self._history.setdefault(target, deque())
-        while history and cur.at - history[0].at > window_seconds:
-            if len(history) == 1:
-                break  # refresh slower than the window: use the previous scrape
-            history.popleft()
-        baseline = window_baseline(list(history), cur)
-        history.append(cur)
-        return baseline
+        kept = self._history.get(target)
+        if kept is None:
+            self._history[target] = Retained(cur)
+            return None
+        return kept.advance(cur, window_seconds)
 
     def _queries(self) -> dict[str, str]:
         """Part name -> what was read, with the Prometheus source's part names."""

@@ -45,7 +45,7 @@ from streamdash.tui.panels.pods import PodsPanel
 from streamdash.tui.screens.artifacts import ArtifactsScreen, quick_advice
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
-from streamdash.tui.status import PANELS, age_text, one_line, panel_status
+from streamdash.tui.status import PANELS, age_text, degraded, one_line, panel_status
 from streamdash.tui.themes import DEFAULT_THEME, load_themes
 from streamdash.tui.time import TimeActions
 from streamdash.tui.verdict import VerdictLine
@@ -109,6 +109,9 @@ class StreamdashApp(TimeActions):
 
     # ----- start-up -------------------------------------------------------------------
     async def on_mount(self) -> None:
+        from streamdash.tui.signals import exit_on_signals
+
+        exit_on_signals(self)
         self._load_themes()
         self._apply_keymap()
         await self.push_screen(DashboardScreen(self.settings))
@@ -251,11 +254,11 @@ class StreamdashApp(TimeActions):
         }
         try:
             dashboard.show_statuses(statuses)
-            dashboard.show_header(self.header_text(now))
+            dashboard.show_header(self.header_text(now, degraded(statuses)))
         except NoMatches:
             return  # the screen's widgets are being removed (the app is exiting)
 
-    def header_text(self, now: float) -> Text:
+    def header_text(self, now: float, is_degraded: bool = False) -> Text:
         """Pause state, data age, window, refresh interval, namespace, source: the most
         urgent first, so an 80-column terminal cuts only the source address."""
         snap = self.snapshot
@@ -268,6 +271,8 @@ class StreamdashApp(TimeActions):
             text.append(" PAUSED ", style="bold reverse")
         elif self.failure:
             text.append(" REFRESH FAILED ", style="bold reverse")
+        elif is_degraded:
+            text.append(" DEGRADED: every panel is stale ", style="bold reverse")
         else:
             text.append("live", style="bold")
         age = age_text(now - snap.taken_at) if snap else "n/a"
@@ -389,6 +394,9 @@ class StreamdashApp(TimeActions):
 
 def run_tui(settings: Settings, refresher: Refresher) -> int:
     """Run the dashboard until the user quits; return the exit code (0 on ``q``)."""
+    from streamdash import textio
+
+    textio.tui()
     app = StreamdashApp(settings, refresher)
     result = app.run()
     if app.quit_note:

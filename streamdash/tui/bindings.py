@@ -14,6 +14,7 @@ WINDOWS: tuple[int, ...] = (60, 300, 900, 3600)
 
 APP_BINDINGS: list[Binding] = [
     Binding("q", "quit_dashboard", "Quit", id="quit"),
+    Binding("ctrl+c", "quit_dashboard", "Quit", show=False, priority=True),
     Binding("question_mark", "help", "Help", key_display="?", id="help"),
     Binding("e", "export", "Export", id="export"),
     Binding("r", "refresh_now", "Refresh", id="refresh"),

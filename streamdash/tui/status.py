@@ -8,6 +8,7 @@ than ``STALE_AFTER_INTERVALS`` refresh intervals. Stale panels keep their last v
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streamdash import format as fmt
@@ -70,6 +71,16 @@ def panel_status(
     if stale or age is None:  # a stale panel's age counts up by the second
         return PanelStatus(age, stale, "; ".join(reasons) if reasons else None)
     return PanelStatus(_floor(age, refresh_seconds), False, None, refresh_seconds)
+
+
+DATA_PANELS = ("latency", "pods", "autoscaler")
+"""Panels fed by the primary source (the LB panel counts too when it has parts)."""
+
+
+def degraded(statuses: Mapping[str, PanelStatus]) -> bool:
+    """True when every data panel is stale: the header must not say "live" then."""
+    shown = [statuses[name] for name in DATA_PANELS if name in statuses]
+    return bool(shown) and all(status.stale for status in shown)
 
 
 def _floor(age: float, step: float) -> float:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from streamdash.core.histogram import bucket_quantile
@@ -27,6 +26,7 @@ from streamdash.core.raw import RawAnswers
 from streamdash.demo import RunningFleet, demo_settings, start_fleet
 from streamdash.demo.server import Endpoint
 from streamdash.settings import ScrapeTarget, Settings
+from streamdash.sources.http import HttpPolicy, HttpxTransport
 from streamdash.sources.lb import haproxy
 from streamdash.sources.scrape import ScrapeSource
 from tests.support.prom import PrometheusServer
@@ -192,8 +192,11 @@ def test_fleet_haproxy_csv_parses_with_the_haproxy_source(fleet: RunningFleet) -
     settings = demo_settings(fleet, Settings())
     (lb,) = settings.load_balancers
     fleet.pause()
-    with httpx.Client(timeout=5) as client:
+    client = HttpxTransport(HttpPolicy(timeout_seconds=5))
+    try:
         sample = haproxy.fetch(client, lb)
+    finally:
+        client.close()
     assert sample.errors == ()
     with fleet.model.lock:
         expected = {p.name: p.open_streams for p in fleet.model.pods()}

@@ -16,18 +16,17 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import httpx
-
 from streamdash.core.raw import LbBackendRaw, LbFrontendRaw, LbTimeoutRaw, SourceError
 from streamdash.settings import LoadBalancerSettings
+from streamdash.sources.http import HttpPolicy, HttpxTransport
 from streamdash.sources.lb import envoy, haproxy, nginx
-from streamdash.sources.lb.common import LbSample, lb_name, source_name
+from streamdash.sources.lb.common import MAX_BODY_CHARS, LbSample, lb_name, source_name
 
 COUNTERS = ("client_aborts", "server_aborts", "timeouts", "retries", "resets")
 """Counter fields of ``LbBackendRaw``; each has a ``<name>_rate`` field."""
 MAX_WORKERS = 8
 
-Fetcher = Callable[[httpx.Client, LoadBalancerSettings], LbSample]
+Fetcher = Callable[[HttpxTransport, LoadBalancerSettings], LbSample]
 FETCHERS: Mapping[str, Fetcher] = {
     "haproxy": haproxy.fetch,
     "envoy": envoy.fetch,
@@ -106,10 +105,19 @@ class LoadBalancers:
         settings_list: Sequence[LoadBalancerSettings],
         timeout: float,
         *,
-        client: httpx.Client | None = None,
+        client: HttpxTransport | None = None,
+        policy: HttpPolicy | None = None,
     ) -> None:
+        """``policy`` (limits, redirects; default: ``timeout`` and the defaults) is capped
+        at ``MAX_BODY_CHARS`` per answer."""
         self._settings = tuple(settings_list)
-        self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+        base = policy or HttpPolicy(timeout_seconds=timeout)
+        base = dataclasses.replace(
+            base,
+            max_answer_bytes=min(base.max_answer_bytes, MAX_BODY_CHARS),
+            max_decoded_bytes=min(base.max_decoded_bytes, MAX_BODY_CHARS),
+        )
+        self._client = client or HttpxTransport(base)
         self._owns_client = client is None
         self._previous: dict[int, _Previous] = {}
         self._lock = threading.Lock()

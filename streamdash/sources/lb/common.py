@@ -1,6 +1,6 @@
 """Shared pieces of the load-balancer sources: names, durations, Prometheus vectors, HTTP.
 
-Pure helpers except ``fetch_text`` (one GET through a caller-owned ``httpx.Client``).
+Pure helpers except ``fetch_text`` (one GET through a caller-owned ``HttpxTransport``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from streamdash.core.raw import LbBackendRaw, LbFrontendRaw, LbTimeoutRaw, SourceError
-from streamdash.redact import redact_url
+from streamdash.redact import redact_url, split_userinfo
 from streamdash.settings import LoadBalancerSettings
+from streamdash.sources.http import HttpError, HttpxTransport
 
 MAX_BODY_CHARS = 4_000_000
 """Answers longer than this are refused (a stats page is kilobytes)."""
@@ -163,22 +162,20 @@ def rows_from_vectors(
 # ------------------------------------------------------------------------------ HTTP
 
 
-def fetch_text(client: httpx.Client, url: str, source: str, part: str) -> str | SourceError:
-    """GET ``url``; the body, or a one-line ``SourceError`` (never raises)."""
+def fetch_text(client: HttpxTransport, url: str, source: str, part: str) -> str | SourceError:
+    """GET ``url`` (userinfo sent as basic auth); the body, or a one-line ``SourceError``
+    (never raises). Size, time and redirects are bounded by ``client``'s policy."""
     where = redact_url(url)
+    clean, user, password = split_userinfo(url)
+    auth = (user, password or "") if user is not None else None
     try:
-        response = client.get(url)
-    except httpx.TimeoutException:
-        return SourceError(source, f"GET {where}: timed out", part)
-    except httpx.HTTPError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return SourceError(source, f"GET {where}: {reason}", part)
-    if response.status_code != 200:
-        return SourceError(source, f"GET {where}: HTTP {response.status_code}", part)
-    if len(response.content) > MAX_BODY_CHARS:
-        return SourceError(source, f"GET {where}: answer larger than {MAX_BODY_CHARS} bytes", part)
+        answer = client.get(clean, auth=auth)
+    except HttpError as exc:
+        return SourceError(source, f"GET {where}: {exc}", part)
+    if answer.status != 200:
+        return SourceError(source, f"GET {where}: HTTP {answer.status}", part)
     try:
-        return response.content.decode("utf-8")
+        return answer.body.decode("utf-8")
     except UnicodeDecodeError:
         return SourceError(source, f"GET {where}: answer is not UTF-8 text", part)
 

@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
-
+from streamdash import sanitise
 from streamdash.core.raw import LbBackendRaw, LbTimeoutRaw, SourceError
 from streamdash.settings import LoadBalancerSettings
+from streamdash.sources.http import HttpxTransport
 from streamdash.sources.lb.common import (
     LbParseError,
     LbSample,
@@ -55,7 +55,7 @@ HCM_STATS: Mapping[str, str] = {
 
 def _json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        return sanitise.loads_json(text)
     except json.JSONDecodeError as exc:
         raise LbParseError(f"{what} is not JSON ({exc.msg} at line {exc.lineno})") from None
 
@@ -305,7 +305,7 @@ def clusters_from_prometheus(vectors: Mapping[str, Vector], lb: str) -> list[LbB
 # ------------------------------------------------------------------------------ fetch
 
 
-def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
+def fetch(client: HttpxTransport, settings: LoadBalancerSettings) -> LbSample:
     """Fetch one Envoy admin's hosts, cluster stats and timeouts (three GETs); each
     failure is its own ``SourceError`` (part ``clusters``, ``stats``, ``config_dump``)."""
     source, lb = source_name(settings), lb_name(settings)

@@ -13,10 +13,9 @@ import csv
 import io
 from collections.abc import Mapping
 
-import httpx
-
 from streamdash.core.raw import LbBackendRaw, LbTimeoutRaw, SourceError
 from streamdash.settings import LoadBalancerSettings
+from streamdash.sources.http import HttpxTransport
 from streamdash.sources.lb.common import (
     LbParseError,
     LbSample,
@@ -260,7 +259,7 @@ def stats_url(url: str) -> str:
     return f"{url};csv"
 
 
-def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
+def fetch(client: HttpxTransport, settings: LoadBalancerSettings) -> LbSample:
     """Fetch one HAProxy's stats and timeouts; every failure is a ``SourceError``."""
     source, lb = source_name(settings), lb_name(settings)
     errors: list[SourceError] = []

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from streamdash.core.raw import LbFrontendRaw, LbTimeoutRaw, SourceError
 from streamdash.settings import LoadBalancerSettings
+from streamdash.sources.http import HttpxTransport
 from streamdash.sources.lb.common import (
     LbParseError,
     LbSample,
@@ -121,7 +120,7 @@ def parse_config_timeouts(text: str, lb: str, where: str = "nginx.conf") -> list
     return out
 
 
-def fetch(client: httpx.Client, settings: LoadBalancerSettings) -> LbSample:
+def fetch(client: HttpxTransport, settings: LoadBalancerSettings) -> LbSample:
     """Fetch one nginx's stub_status and timeouts; every failure is a ``SourceError``."""
     source, lb = source_name(settings), lb_name(settings)
     errors: list[SourceError] = []
