@@ -175,7 +175,7 @@ def test_same_origin_redirect_is_followed_only_when_allowed(proxy: FaultProxy) -
     finally:
         source.close()
     assert raw.errors == ()
-    assert len(raw.histograms["ttft"].by_pod) == FLEET.pods
+    assert len(raw.histograms["ttft"].pods) == FLEET.pods
     redirected = [m for m, _ in proxy.requests if m == "redirect-307"]
     assert len(redirected) == raw.query_count  # each went through one redirect
 
@@ -203,7 +203,7 @@ def test_server_clock_sets_the_evaluation_instant(proxy: FaultProxy) -> None:
     finally:
         source.close()
     assert raw.errors == ()
-    assert len(raw.histograms["ttft"].by_pod) == FLEET.pods
+    assert len(raw.histograms["ttft"].pods) == FLEET.pods
     assert abs(raw.taken_at - time.time()) < 5  # Prometheus's time, not ours
     assert any("600 s ahead of Prometheus" in n or "599 s ahead" in n or "601 s ahead" in n
                for n in raw.notes), raw.notes  # fmt: skip
@@ -256,9 +256,9 @@ HOSTILE_POD = "pod-\\ud800-\\u202eevil\\u200b-\\u2066x"
 
 def _hostile_answer(cpu: str) -> bytes:
     rows = [
-        {"metric": {"streamdash_part": "cpu", "pod": "p1"}, "value": [1, cpu]},
-        {"metric": {"streamdash_part": "cpu_request", "pod": "p1"}, "value": [1, "1"]},
-        {"metric": {"streamdash_part": "in_flight", "pod": "p1"}, "value": [1, "3"]},
+        {"metric": {"streamdash_part": "cpu", "pod": "@POD@"}, "value": [1, cpu]},
+        {"metric": {"streamdash_part": "cpu_request", "pod": "@POD@"}, "value": [1, "1"]},
+        {"metric": {"streamdash_part": "in_flight", "pod": "@POD@"}, "value": [1, "3"]},
         {"metric": {"streamdash_part": "open_fds", "pod": "@POD@"}, "value": [1, "5"]},
         {"metric": {"streamdash_part": "max_fds", "pod": "@POD@"}, "value": [1, "+Inf"]},
         {"metric": {"pod": "@POD@", "le": "1"}, "value": [1, "1"]},

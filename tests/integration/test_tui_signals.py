@@ -117,6 +117,10 @@ def test_quit_is_immediate_while_the_source_trickles(pane: Path, key: str) -> No
 
 @pytest.mark.parametrize("pane", ["PYTHONIOENCODING=iso-8859-1 "], indirect=True)
 def test_tui_draws_in_a_latin1_locale(pane: Path) -> None:
+    def drawn() -> bool:
+        return any(c in tmux("capture-pane", "-p", "-t", PANE) for c in "│─┃━╭╮")
+
+    _wait(drawn, "box drawing")
     screen = tmux("capture-pane", "-p", "-t", PANE)
     assert "\\u25" not in screen and "\\u2" not in screen, screen  # no escaped box drawing
     assert any(c in screen for c in "│─┃━╭╮"), screen
