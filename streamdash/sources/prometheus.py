@@ -421,11 +421,14 @@ class PrometheusSource:
         """
         first = self._skew is None
         at = self.server_now() if now is None else float(now)
-        raw = self._fetch_probed(window_seconds, with_history, at)
+        raw = self._fetch(window_seconds, with_history, at)
         skew = self._skew
         if now is None and first and skew is not None and abs(skew) >= SKEW_RESEND_SECONDS:
+            # asked at our (wrong) instant: ask again at Prometheus's before judging
             again = self._fetch_probed(window_seconds, with_history, self.server_now())
             raw = dataclasses.replace(again, query_count=again.query_count + raw.query_count)
+        else:
+            raw = self._probe_after(raw, window_seconds, with_history, at)
         note = self.skew_note()
         if note:
             raw = dataclasses.replace(raw, notes=(*raw.notes, note))
@@ -434,6 +437,12 @@ class PrometheusSource:
     def _fetch_probed(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
         """One round at ``at``, with the label-convention probe when nothing matched."""
         raw = self._fetch(window_seconds, with_history, at)
+        return self._probe_after(raw, window_seconds, with_history, at)
+
+    def _probe_after(
+        self, raw: RawAnswers, window_seconds: int, with_history: bool, at: float
+    ) -> RawAnswers:
+        """``raw``, or (no pods found) the answers after the label-convention probe."""
         if not self._needs_probe(raw):
             return raw
         self._probed = True

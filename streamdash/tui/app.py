@@ -34,6 +34,7 @@ from streamdash.settings import Settings
 from streamdash.tui.bindings import (
     APP_BINDINGS,
     DASHBOARD_BINDINGS,
+    QUIT_ON_CTRL_C,
     TIME_BINDINGS,
     next_window,
     window_label,
@@ -75,7 +76,7 @@ class StreamdashApp(TimeActions):
 
     CSS_PATH = "app.tcss"
     TITLE = "streamdash"
-    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS, *TIME_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS, *TIME_BINDINGS, QUIT_ON_CTRL_C]
 
     def __init__(
         self,

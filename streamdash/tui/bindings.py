@@ -12,9 +12,11 @@ from textual.binding import Binding
 WINDOWS: tuple[int, ...] = (60, 300, 900, 3600)
 """Windows ``w`` cycles through, in seconds."""
 
+QUIT_ON_CTRL_C = Binding("ctrl+c", "quit_dashboard", "Quit", show=False, priority=True)
+"""Ctrl+C quits at once like ``q`` (Textual would only say how to quit)."""
+
 APP_BINDINGS: list[Binding] = [
     Binding("q", "quit_dashboard", "Quit", id="quit"),
-    Binding("ctrl+c", "quit_dashboard", "Quit", show=False, priority=True),
     Binding("question_mark", "help", "Help", key_display="?", id="help"),
     Binding("e", "export", "Export", id="export"),
     Binding("r", "refresh_now", "Refresh", id="refresh"),
