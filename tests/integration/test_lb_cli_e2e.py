@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,20 +39,26 @@ def chain(tmp_path: Path) -> Iterator[tuple[SseServer, RunningLb]]:
         upstream.stop()
 
 
-def snapshot(upstream: SseServer, lb: RunningLb) -> dict[str, Any]:
+def start_snapshot(upstream: SseServer, lb: RunningLb) -> subprocess.Popen[str]:
+    """The real one-shot command; it gathers over its --duration (two samples)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("PROMETHEUS_URL")}
-    proc = subprocess.run(
+    return subprocess.Popen(
         [
             sys.executable, "-m", "streamdash", "snapshot",
             "--scrape", f"{upstream.url}/metrics",
             "--haproxy-stats", f"{lb.stats_url};csv",
             "--haproxy-config", str(lb.config_file),
+            "--duration", "8s",
             "--format", "json",
         ],
-        capture_output=True, text=True, timeout=60, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    doc: dict[str, Any] = json.loads(proc.stdout)
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    doc: dict[str, Any] = json.loads(out)
     return doc
 
 
@@ -59,13 +66,14 @@ def test_snapshot_shows_connections_the_cut_and_the_timeout_to_set(
     chain: tuple[SseServer, RunningLb],
 ) -> None:
     upstream, lb = chain
-    # A chatty stream passes; a stream that pauses 2 s between tokens is cut at 1 s.
-    assert read_stream(f"{lb.url}/stream?tokens=4&pause=0.2").completed
-    cut = read_stream(f"{lb.url}/stream?tokens=3&pause=2")
-    assert not cut.completed and cut.events == ("tok0",)
-
     with HeldStreams(f"{lb.url}/stream?tokens=60&pause=0.3", n=2):
-        doc = snapshot(upstream, lb)
+        proc = start_snapshot(upstream, lb)
+        time.sleep(1.0)  # inside the command's span, after its first sample:
+        # a chatty stream passes; a stream that pauses 2 s between tokens is cut at 1 s.
+        assert read_stream(f"{lb.url}/stream?tokens=4&pause=0.2").completed
+        cut = read_stream(f"{lb.url}/stream?tokens=3&pause=2")
+        assert not cut.completed and cut.events == ("tok0",)
+        doc = finish(proc)
 
     pods = {p["pod"]: p for p in doc["pods"]}
     assert pods[POD]["open_connections"] == 2  # from HAProxy's per-server row
