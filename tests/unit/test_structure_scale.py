@@ -241,3 +241,24 @@ def test_generated_fleet_pod_names_are_unique_at_5000() -> None:
 
     names = main_pods(FleetSpec(pods=5000, seed=7))  # seed 7 once produced a duplicate
     assert len(set(names)) == 5000
+
+
+@pytest.mark.integration
+def test_answers_grow_by_a_few_rows_per_pod_never_by_buckets(prom: PrometheusServer) -> None:
+    """Prometheus aggregates: a histogram's answer is its buckets x (1 + groups), two
+    totals and three numbers per pod (p99, top bucket, +Inf) — not buckets per pod."""
+    rows: dict[str, dict[str, int]] = {}
+    for namespace in FLEETS:
+        source = PrometheusSource(_settings(namespace=namespace, url=prom.url))
+        try:
+            for name, text in source.queries(300, with_history=False).items():
+                rows.setdefault(name, {})[namespace] = len(prom.query(text))
+        finally:
+            source.close()
+    buckets = 23  # vLLM TTFT: 22 finite + +Inf
+    for namespace, spec in FLEETS.items():
+        groups = 1  # one Deployment serving one model
+        assert rows["ttft_buckets"][namespace] == buckets * (1 + groups) + 2 + 3 * spec.pods
+    growth = rows["ttft_buckets"][BIG] - rows["ttft_buckets"][SMALL]
+    assert growth == 3 * (FLEETS[BIG].pods - FLEETS[SMALL].pods)
+    assert rows["itl_buckets"][BIG] == rows["itl_buckets"][SMALL]  # fleet-only: no pod rows
