@@ -61,6 +61,8 @@ class Preset:
     """Gauge of requests being served; may carry matchers, e.g. ``x{state="active"}``."""
     description: str = ""
     notes: tuple[str, ...] = ()
+    fd_gap_notes: tuple[str, ...] = ()
+    """Shown only when no pod has a process FD pair (e.g. vLLM with several API servers)."""
     model_labels: tuple[str, ...] = ()
     """Labels naming the model a series is about (vLLM/SGLang ``model_name``, Triton
     ``model`` + ``version``, OTel ``gen_ai_request_model``); empty: no model label."""

@@ -84,6 +84,8 @@ def build_snapshot(
     groups = group_views(raw, preset, pods)
     notes = [*raw.notes, *preset.notes, *scalers.notes, *group_notes(raw, settings, preset)]
     several = len(groups) > 1
+    if pods and not any(p.max_fds is not None for p in pods):  # no process FD pair anywhere
+        notes.extend(preset.fd_gap_notes)
     counted = sum(1 for p in pods if p.fd_source == "cadvisor")
     if counted:
         notes.append(

@@ -47,5 +47,6 @@ def load_preset(name: str) -> Preset:
         in_flight=raw.get("in_flight"),
         description=str(raw.get("description", "")),
         notes=tuple(raw.get("notes") or ()),
+        fd_gap_notes=tuple(raw.get("fd_gap_notes") or ()),
         model_labels=tuple(raw.get("model_labels") or ()),
     )

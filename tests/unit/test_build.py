@@ -136,3 +136,11 @@ def test_lb_rows_fill_pod_connections_and_lb_findings() -> None:
     assert "lb-idle-timeout" in ids  # streams last > 5 s, the LB cuts silences at 2 s
     assert "connection-ceiling" in ids  # b holds 60 of 64 sessions
     assert s.capacity.per_pod_streams_ceiling is not None
+
+
+def test_vllm_fd_gap_note_only_when_no_pod_reports_a_process_fd_pair() -> None:
+    note = next(iter(load_preset("vllm").fd_gap_notes))
+    assert note not in snapshot().notes  # every pod has its process_open/max_fds pair
+    no_fds = {p: {k: v for k, v in g.items() if "fds" not in k} for p, g in POD_GAUGES.items()}
+    raw = raw_answers(no_fds, ttft=TTFT, stream=STREAM, hpas=(HPA,))
+    assert note in build_snapshot(raw, SETTINGS).notes
