@@ -89,8 +89,8 @@ def history_parts(url: str, namespace: str, window_s: int = 300) -> list[QueryCo
     )
     cpu = f"sum by (pod) (rate({cpu_sel}[{promql.duration(window_s)}]))"  # as promql.history
     parts = {
-        "ttft_p99": promql.quantile(0.99, metrics[0], scope.app, window_s),
-        "stream_p99": promql.quantile(0.99, metrics[1], scope.app, window_s),
+        "ttft_p99": promql.quantile(0.99, [metrics[0]], scope, window_s),
+        "stream_p99": promql.quantile(0.99, [metrics[1]], scope, window_s),
         "fleet_pods(as sent)": fleet or "",
         "fleet_pods(in_flight)": by_gauge or "",
         "cpu and on (pod) fleet_pods(as sent)": f"sum({cpu} and on (pod) {fleet})",

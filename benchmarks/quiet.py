@@ -61,6 +61,9 @@ def _child(pods: int, change: float, refresh_s: float) -> None:
                     row = self.rows[i]
                     self.rows[i] = dataclasses.replace(row, in_flight=(row.in_flight or 0) + 1)
             snap = sample_snapshot(now=NOW, pods=tuple(self.rows), history=sample_history())
+            if change > 0:  # the fleet's numbers move too, as a real refresh's do
+                ttft = dataclasses.replace(snap.latency["ttft"], p99=2.9 + self.n / 100)
+                snap = dataclasses.replace(snap, latency={**snap.latency, "ttft": ttft})
             return dataclasses.replace(snap, taken_at=NOW + self.n * refresh_s)
 
         def pod_history(self, pod: str, window_seconds: int) -> None:
