@@ -98,6 +98,8 @@ def test_a_person_drives_the_dashboard(dashboard: Path) -> None:
     )
     assert "window 5m" in text and "TTFT" in text and "Stream" in text
     assert "CRITICAL" in text
+    verdict = text.splitlines()[1]  # the verdict line, just under the header
+    assert re.match(r"\s*\d+ critical", verdict) and "stream buckets hide" in verdict, verdict
 
     press("Tab", "Tab", "Tab", "Tab", "Tab", "BTab")  # through every panel and back
     press("2", "/")
@@ -107,7 +109,8 @@ def test_a_person_drives_the_dashboard(dashboard: Path) -> None:
     press("Escape")
 
     press("5", "Enter")
-    wait_for(lambda s: "Evidence" in s or "evidence" in s, "a finding's evidence")
+    shown = wait_for(lambda s: "Evidence" in s or "evidence" in s, "a finding's evidence")
+    assert re.match(r"\s*\d+ critical", shown.splitlines()[0]), shown.splitlines()[:2]
     press("Escape")
 
     press("e")
