@@ -259,7 +259,8 @@ def test_check_output_has_no_terminal_escapes(prom: PrometheusServer) -> None:
     proc = streamdash(prom, HOSTILE_NS, "check")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)  # fd-exhaustion is critical
     _no_escapes(proc.stdout + proc.stderr, "check output")
-    lines = proc.stdout.splitlines()
+    verdict, *lines = proc.stdout.splitlines()  # the verdict line first, then findings
+    assert re.match(r"^\d+ critical", verdict) and len(verdict) < 2000, verdict
     assert any("fd-exhaustion" in line for line in lines)
     # one line per finding: a newline in a label never splits one
     assert all(re.match(r"^(CRITICAL|WARNING|INFO) +\S", line) for line in lines), lines
