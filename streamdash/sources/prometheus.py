@@ -265,7 +265,6 @@ class PrometheusSource:
         session = requests.Session()
         self._policy = http.policy_for(settings)
         session.verify = self._policy.verify
-        session.max_redirects = 0  # calls through prometheus-api-client follow none either
         self._client = PrometheusConnect(
             url=base,
             headers=headers,
