@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from textual import work
 from textual.app import App
 
 from streamdash import format as fmt
-from streamdash.core.snapshot import Snapshot
+from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.core.timeline import HasFindings, TimelineEntry, nearest_index, timeline
 from streamdash.tui.screens.timeline import TimelineScreen, clock
 
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
 
 DEFAULT_SESSION_SNAPSHOTS = 720
 """Snapshots a session keeps in memory: an hour at the default 5 s refresh."""
+SESSION_POD_ROWS = 50_000
+"""Whole snapshots kept in memory hold at most this many pod rows together (about
+50 MiB): a 1,000-pod fleet keeps its last 50 snapshots whole, a 10-pod one all 720.
+The findings of every one of the ``session_snapshots`` stay for the timeline."""
+
+
+@dataclass(frozen=True)
+class FindingsMark:
+    """What the timeline needs of a snapshot: its time and findings (a few KB)."""
+
+    taken_at: float
+    findings: tuple[Finding, ...]
 
 
 def session_file_name(now: datetime) -> str:
@@ -51,9 +64,12 @@ class TimeActions(App[int]):
         def update_status(self) -> None: ...
 
     def init_time(self, keep: int | None) -> None:
-        self.session: collections.deque[Snapshot] = collections.deque(
-            maxlen=max(1, keep or DEFAULT_SESSION_SNAPSHOTS)
-        )
+        keep = max(1, keep or DEFAULT_SESSION_SNAPSHOTS)
+        self.session: collections.deque[Snapshot] = collections.deque(maxlen=keep)
+        """The newest snapshots, whole (bounded by count and ``SESSION_POD_ROWS``)."""
+        self.session_rows = 0
+        self.marks: collections.deque[FindingsMark] = collections.deque(maxlen=keep)
+        """Time and findings of each of the last ``keep`` snapshots (the timeline)."""
         self.backfill: list[Snapshot] = []
         """Snapshots built from Prometheus's range queries for the hour before start."""
         self.viewing: Snapshot | None = None
@@ -63,7 +79,13 @@ class TimeActions(App[int]):
 
     def note_snapshot(self, snapshot: Snapshot) -> None:
         """A new live snapshot arrived: keep it; it replaces any past one on view."""
+        if len(self.session) == self.session.maxlen:
+            self.session_rows -= len(self.session[0].pods)
         self.session.append(snapshot)
+        self.session_rows += len(snapshot.pods)
+        while len(self.session) > 1 and self.session_rows > SESSION_POD_ROWS:
+            self.session_rows -= len(self.session.popleft().pods)
+        self.marks.append(FindingsMark(snapshot.taken_at, tuple(snapshot.findings)))
         self.viewing = None
 
     def past(self) -> list[Snapshot]:
@@ -98,10 +120,11 @@ class TimeActions(App[int]):
 
     # ----- timeline -------------------------------------------------------------------
     def timeline_frames(self) -> list[HasFindings]:
-        return list(self.past())
+        first = self.marks[0].taken_at if self.marks else float("inf")
+        return [s for s in self.backfill if s.taken_at < first] + list(self.marks)
 
     def timeline_title(self) -> str:
-        n, b = len(self.session), len(self.backfill)
+        n, b = len(self.marks), len(self.backfill)
         back = f" and {b} from Prometheus before start" if b else ""
         return f"Findings timeline · {n} snapshots of this session{back}"
 

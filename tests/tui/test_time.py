@@ -129,3 +129,20 @@ async def test_help_lists_the_time_keys_with_ids(tmp_path: Path) -> None:
         for word in ("replay_back", "replay_next_change", "replay_goto", "timeline",
                      "record_session", "Play / pause"):  # fmt: skip
             assert word in text
+
+
+async def test_a_big_fleets_session_keeps_few_whole_snapshots_but_every_findings_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streamdash.tui.time as time_mod
+
+    base = sample_snapshot()
+    monkeypatch.setattr(time_mod, "SESSION_POD_ROWS", 2 * len(base.pods))
+    app = make_app(ScriptedRefresher(base))
+    app.init_time(10)
+    for snap in night(6):
+        app.note_snapshot(snap)
+    assert len(app.session) == 2  # whole snapshots: bounded by the pod-row budget
+    assert app.session_rows == 2 * len(base.pods)
+    assert len(app.marks) == 6  # the timeline still sees all of them
+    assert [(e.at, e.change.value) for e in app.timeline_entries()] == [(NOW + 20, "appeared")]
