@@ -32,7 +32,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -219,15 +219,18 @@ def _timeout_line(timeout: float) -> str:
     return f"timed out after {timeout:g} s (the whole answer must arrive within the timeout)"
 
 
+_T = TypeVar("_T")
+
+
 def with_deadline(
-    work: Callable[[float, threading.Event], Answer],
+    work: Callable[[float, threading.Event], _T],
     timeout: float,
     closed: threading.Event | None = None,
-) -> Answer:
+) -> _T:
     """Run ``work(deadline, cancel)`` in a daemon thread; its answer within
     ``timeout + SLACK_SECONDS`` or ``HttpError``. ``closed`` set = give up at once."""
     deadline = time.monotonic() + timeout
-    box: list[Answer | BaseException] = []
+    box: list[_T | BaseException] = []
     done = threading.Event()
     cancel = threading.Event()
 
@@ -352,6 +355,16 @@ def _redirect_target(answer: Answer, url: str, policy: HttpPolicy, hops: int) ->
 
 
 # ------------------------------------------------------------------- the clients
+
+
+class NoRedirectSession(requests.Session):
+    """A session that never follows a redirect, whoever calls it (prometheus-api-client's
+    lookups included): a 3xx comes back as the answer, so a tenant header or credentials
+    never travel to where the redirect points."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
 
 
 class RequestsTransport:

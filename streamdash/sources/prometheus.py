@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
@@ -217,6 +217,9 @@ def _plan(settings: Settings) -> _Plan:
     )
 
 
+_R = TypeVar("_R")
+
+
 class PrometheusSource:
     """Fetches one refresh's ``RawAnswers`` from Prometheus; never raises from ``fetch``.
 
@@ -262,7 +265,7 @@ class PrometheusSource:
         secrets = (prom.bearer_token, password, basic, *prom.headers.values())
         self._secrets = tuple(s for s in secrets if s and len(s) >= 3)
 
-        session = requests.Session()
+        session = http.NoRedirectSession()
         self._policy = http.policy_for(settings)
         session.verify = self._policy.verify
         self._client = PrometheusConnect(
@@ -497,6 +500,11 @@ class PrometheusSource:
             series.append(promql.parse_metric_selector(self._plan.in_flight, "in_flight")[0])
         return list(dict.fromkeys(series))
 
+    def _bounded(self, call: Callable[[], _R]) -> _R:
+        """``call()`` (a prometheus-api-client lookup) within the same whole-request
+        deadline as every other request; ``http.HttpError`` past it."""
+        return http.with_deadline(lambda _deadline, _cancel: call(), self._policy.timeout_seconds)
+
     def _probe(self, at: float) -> tuple[conventions.Convention | None, str, int]:
         """(convention found, note, requests sent) — through prometheus-api-client's
         ``custom_query`` / ``get_label_values`` on this source's session and timeout."""
@@ -504,8 +512,15 @@ class PrometheusSource:
         series = self._probe_series()
         query = conventions.probe_query(series, namespace)
         try:
-            rows = self._client.custom_query(query, params={"time": f"{at:.3f}"})
-        except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
+            rows = self._bounded(
+                lambda: self._client.custom_query(query, params={"time": f"{at:.3f}"})
+            )
+        except (
+            PrometheusApiClientException,
+            requests.RequestException,
+            ValueError,
+            http.HttpError,
+        ) as exc:
             return (
                 None,
                 self._scrub(f"label convention probe failed: {_one_line(str(exc), 120)}"),
@@ -516,8 +531,15 @@ class PrometheusSource:
             return found, conventions.adopted_note(namespace, found), 1
         match = "{" + conventions.series_matcher(series).render() + "}"
         try:
-            names = self._client.get_label_values("namespace", params={"match[]": match})
-        except (PrometheusApiClientException, requests.RequestException, ValueError):
+            names = self._bounded(
+                lambda: self._client.get_label_values("namespace", params={"match[]": match})
+            )
+        except (
+            PrometheusApiClientException,
+            requests.RequestException,
+            ValueError,
+            http.HttpError,
+        ):
             names = []
         listed = sorted(str(n) for n in names) if isinstance(names, list) else []
         return None, conventions.missing_note(namespace, listed), 2
