@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from streamdash import format as fmt
 from streamdash.advise.lelabels import bounds_of, le_matcher, same_bound
 from streamdash.advise.model import AdviseFacts, Artifact
+from streamdash.core.raw import WORKLOAD_KIND_LABEL, WORKLOAD_LABEL
 from streamdash.core.snapshot import HistogramSummary, Snapshot
 from streamdash.settings import Preset, Settings
 from streamdash.sources import promql
@@ -71,19 +72,24 @@ def _num(value: float) -> str:
     return text
 
 
-def _group_by(settings: Settings, snapshot: Snapshot) -> tuple[str, ...]:
-    """``namespace`` (when set) and the label names the Snapshot's groups carry on the
-    metric itself (model labels, ``group_by`` labels): one SLO series per model. A
-    workload is no label of the metric (it needs the kube-state-metrics owner join), so
-    the rules do not split by it."""
+def _group_by(settings: Settings, snapshot: Snapshot) -> tuple[tuple[str, ...], bool]:
+    """(labels, join workloads?): ``namespace`` (when set) and the label names the
+    Snapshot's groups carry on the metric itself (model labels, ``group_by`` labels), plus
+    ``workload_kind`` / ``workload`` when a group names a workload. The workload is no label
+    of the metric, so the rates then go through the kube-state-metrics owner join
+    (``promql.with_workloads``): one SLO series per workload and model."""
     labels = ["namespace"] if settings.namespace else []
+    workloads = False
     for group in snapshot.groups:
+        workloads = workloads or group.workload is not None
         for name in group.labels:
             try:
                 labels.append(promql.check_label_name(name))
             except ValueError:
                 continue
-    return tuple(dict.fromkeys(labels))
+    if workloads:
+        labels += [WORKLOAD_KIND_LABEL, WORKLOAD_LABEL]
+    return tuple(dict.fromkeys(labels)), workloads
 
 
 def _choose_bound(
@@ -173,19 +179,22 @@ def plan_slo(
     )
 
 
-def _ratio_expr(plan: SloPlan, scope: promql.Scope, window: str, by: Sequence[str]) -> str:
+def _ratio_expr(
+    plan: SloPlan, scope: promql.Scope, window: str, by: Sequence[str], workloads: bool = False
+) -> str:
     matchers = [m.render() for m in scope.app]
     good_sel = ",".join([*matchers, le_matcher(plan.le_value, plan.le_texts)])
     all_sel = ",".join(matchers)
     grouping = f"sum by ({', '.join(by)})" if by else "sum"
     bucket = promql.check_metric_name(plan.metric + "_bucket")
-    good = f"{grouping} (rate({bucket}{{{good_sel}}}[{window}]))"
-    count = plan.metric + "_count"
-    total = (
-        f"{grouping} (rate({count}{{{all_sel}}}[{window}]))"
-        if all_sel
-        else (f"{grouping} (rate({count}[{window}]))")
-    )
+    count = promql.check_metric_name(plan.metric + "_count")
+
+    def rate(metric: str, sel: str) -> str:
+        expr = f"rate({metric}{{{sel}}}[{window}])" if sel else f"rate({metric}[{window}])"
+        return promql.with_workloads(expr, scope) if workloads else expr
+
+    good = f"{grouping} ({rate(bucket, good_sel)})"
+    total = f"{grouping} ({rate(count, all_sel)})"
     return f"{good}\n/\n{total}"
 
 
@@ -201,7 +210,9 @@ def _yaml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def rules_yaml(plan: SloPlan, scope: promql.Scope, by: Sequence[str]) -> str:
+def rules_yaml(
+    plan: SloPlan, scope: promql.Scope, by: Sequence[str], workloads: bool = False
+) -> str:
     """The rule file: recording rules for every window, then the two burn-rate alerts."""
     kind = plan.kind
     target = _num(plan.target_seconds)
@@ -215,7 +226,7 @@ def rules_yaml(plan: SloPlan, scope: promql.Scope, by: Sequence[str]) -> str:
         lines += [
             f"      - record: {record_name(kind, window)}",
             "        expr: |",
-            _indent(_ratio_expr(plan, scope, window, by), 10),
+            _indent(_ratio_expr(plan, scope, window, by, workloads), 10),
             "        labels:",
             f"          slo: {kind}",
             f'          slo_target_seconds: "{target}"',
@@ -261,7 +272,7 @@ def slo_artifacts(
     scope = promql.Scope.build(
         settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
     )
-    by = _group_by(settings, snapshot)
+    by, workloads = _group_by(settings, snapshot)
     artifacts: list[Artifact] = []
     skipped: list[str] = []
     answers = _answers(snapshot)
@@ -289,7 +300,13 @@ def slo_artifacts(
             "follow the SRE workbook's multi-window burn rates: 14.4x over 1 h and 5 m, 6x over "
             "6 h and 30 m."
             + (
-                f" One series per {', '.join(by)}."
+                f" One series per {', '.join(by)}"
+                + (
+                    " (the workload joined from kube-state-metrics' kube_pod_owner and "
+                    "kube_replicaset_owner; pods without an owner keep their own series)."
+                    if workloads
+                    else "."
+                )
                 if by
                 else " Fleet-wide (the snapshot has no groups to split by)."
             )
@@ -300,7 +317,7 @@ def slo_artifacts(
                 kind="slo-rules",
                 title=f"{TITLE[kind]} SLO: recording rules and burn-rate alerts",
                 why=why,
-                body=rules_yaml(plan, scope, by),
+                body=rules_yaml(plan, scope, by, workloads),
                 language="yaml",
                 answers=answers.get(kind, ()),
             )

@@ -63,7 +63,8 @@ MINUTES = 90
 
 def _fleet_input(spec: FleetSpec) -> list[dict[str, str]]:
     series, _ = fleet_series(spec, end=MINUTES * 60.0, duration_s=MINUTES * 60, step_s=60)
-    return input_series(series, (f"{TTFT_METRIC}_", f"{STREAM_METRIC}_"))
+    keep = (f"{TTFT_METRIC}_", f"{STREAM_METRIC}_", "kube_pod_owner", "kube_replicaset_owner")
+    return input_series(series, keep)
 
 
 def _alerts_test(spec: FleetSpec, firing: bool) -> dict[str, object]:
@@ -195,6 +196,68 @@ def test_promtool_per_model_alert_fires_only_for_the_slow_model(tmp_path: Path) 
         ],
     }
     test_file = tmp_path / "per-model.test.yaml"
+    test_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = run_promtool("test", "rules", test_file.name, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+
+
+def test_promtool_per_workload_alert_fires_only_for_the_slow_workload(tmp_path: Path) -> None:
+    """Two Deployments serving the same model in one namespace: with workload groups in
+    the snapshot the rules join kube_pod_owner / kube_replicaset_owner (the input series
+    of the test fleet) and keep one series per workload and model. The slow workload's
+    fast-burn alert fires; the healthy one's stays silent."""
+    from streamdash.core.snapshot import GroupView
+
+    groups = tuple(
+        GroupView(
+            name=f"Deployment/{d} model_name=llama",
+            workload_kind="Deployment",
+            workload=d,
+            labels={"model_name": "llama"},
+        )
+        for d in ("fast-serve", "slow-serve")
+    )
+    snap = dataclasses.replace(_snapshot(), groups=groups)
+    advice = advise(snap, AdviseFacts(), SETTINGS)
+    rules = next(a for a in advice.artifacts if a.name == "slo-ttft.rules.yaml")
+    assert "kube_pod_owner" in rules.body and "kube_replicaset_owner" in rules.body
+    assert "workload_kind, workload" in rules.body
+    path = tmp_path / rules.name
+    path.write_text(file_text(rules))
+    check = run_promtool("check", "rules", str(path))
+    assert check.returncode == 0, check.stdout + check.stderr
+    base = dict(pods=2, namespace=NS, histograms=("ttft",), model_name="llama")
+    fast = FleetSpec(**base, deployment="fast-serve", ttft_median_s=0.25, seed=1)  # type: ignore[arg-type]
+    slow = FleetSpec(**base, deployment="slow-serve", ttft_median_s=3.0, seed=2)  # type: ignore[arg-type]
+    labels = (
+        'alertname="StreamdashTTFTBudgetBurnFast", alertstate="firing", model_name="llama", '
+        f'namespace="{NS}", severity="critical", slo="ttft", slo_target_seconds="2.5", '
+        'window="1h", workload="slow-serve", workload_kind="Deployment"'
+    )
+    ratio = 'slo:ttft_under_target:ratio_rate1h{workload="%s"}'
+    doc = {
+        "rule_files": [path.name],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": _fleet_input(fast) + _fleet_input(slow),
+                "promql_expr_test": [
+                    {  # exactly one alert: the healthy workload's stays silent
+                        "expr": 'ALERTS{alertname="StreamdashTTFTBudgetBurnFast"}',
+                        "eval_time": f"{MINUTES - 5}m",
+                        "exp_samples": [{"labels": f"ALERTS{{{labels}}}", "value": 1}],
+                    },
+                    {  # one ratio series per workload, the healthy one above objective
+                        "expr": f"count({ratio % 'fast-serve'} > 0.99)",
+                        "eval_time": f"{MINUTES - 5}m",
+                        "exp_samples": [{"labels": "{}", "value": 1}],
+                    },
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "per-workload.test.yaml"
     test_file.write_text(yaml.safe_dump(doc, sort_keys=False))
     proc = run_promtool("test", "rules", test_file.name, cwd=tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
