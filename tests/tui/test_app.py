@@ -373,3 +373,18 @@ async def test_every_panel_shows_data_age() -> None:
         await wait_polls(pilot, refresher, 1)
         for panel in dash(app).query(Panel):
             assert str(panel.border_subtitle) == "data < 5 s old"  # within one refresh
+
+
+async def test_header_says_degraded_when_every_data_panel_is_stale() -> None:
+    from streamdash.tui.status import DATA_PANELS
+
+    parts = tuple(stale_part(p, f"query {p!r}: HTTP 503", NOW - 60) for p in DATA_PANELS)
+    refresher = ScriptedRefresher(sample_snapshot(stale=parts[:1]), sample_snapshot(stale=parts))
+    app = make_app(refresher)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_polls(pilot, refresher, 1)
+        assert "live" in header(app) and "DEGRADED" not in header(app)  # one panel stale
+        await pilot.press("r")
+        await wait_polls(pilot, refresher, 2)
+        await wait_until(pilot, lambda: "DEGRADED" in header(app), "the degraded header")
+        assert not header(app).lstrip().startswith("live")
