@@ -11,7 +11,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from streamdash.core.histogram import (
@@ -425,6 +425,9 @@ def test_fleet_of_one_pod_equals_the_pod(buckets: dict[float, float], q: float) 
 @settings(max_examples=200, deadline=None)
 @given(histograms(), QS, st.sampled_from((0.001, 0.5, 2.0, 60.0)))
 def test_scaling_commutes_with_quantile(buckets: dict[float, float], q: float, unit: float) -> None:
+    # Only while scaling keeps the bounds apart: a subnormal le (5e-324) x 0.001 underflows
+    # to 0 and merges two buckets; no exporter has such bounds.
+    assume(len(scale_buckets(buckets, unit)) == len(buckets))
     scaled = bucket_quantile(q, scale_buckets(buckets, unit))
     assert scaled == pytest.approx(unit * bucket_quantile(q, buckets), rel=1e-9, abs=1e-12)
 
