@@ -357,6 +357,31 @@ def _redirect_target(answer: Answer, url: str, policy: HttpPolicy, hops: int) ->
 # ------------------------------------------------------------------- the clients
 
 
+def _following(once: Callable[[str], Answer], url: str, policy: HttpPolicy) -> Answer:
+    """``once(url)``, then each redirect the policy allows (``_redirect_target``)."""
+    target, hops = url, 0
+    while True:
+        answer = once(target)
+        nxt = _redirect_target(answer, target, policy, hops)
+        if nxt is None:
+            return answer
+        target, hops = nxt, hops + 1
+
+
+def _answer(
+    status: int, reason: str, headers: Mapping[str, str], body: bytes, start: float, arrived: float
+) -> Answer:
+    """An ``Answer`` from a response's parts (``headers`` already lower-cased)."""
+    return Answer(
+        status=status,
+        reason=reason,
+        headers=dict(headers),
+        body=body,
+        server_date=_server_date(headers.get("date")),
+        local_mid=(start + arrived) / 2,
+    )
+
+
 class NoRedirectSession(requests.Session):
     """A session that never follows a redirect, whoever calls it (prometheus-api-client's
     lookups included): a 3xx comes back as the answer, so a tenant header or credentials
@@ -395,13 +420,11 @@ class RequestsTransport:
         sent = {**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
 
         def work(deadline: float, cancel: threading.Event) -> Answer:
-            target, hops = url, 0
-            while True:
-                answer = self._once(method, target, data, sent, auth, deadline, cancel)
-                nxt = _redirect_target(answer, target, policy, hops)
-                if nxt is None:
-                    return answer
-                target, hops = nxt, hops + 1
+            return _following(
+                lambda target: self._once(method, target, data, sent, auth, deadline, cancel),
+                url,
+                policy,
+            )
 
         return with_deadline(work, policy.timeout_seconds, self._closed)
 
@@ -438,13 +461,8 @@ class RequestsTransport:
                 body = read_body(
                     chunks, lowered.get("content-encoding", ""), self.policy, deadline, cancel
                 )
-            return Answer(
-                status=response.status_code,
-                reason=response.reason or "",
-                headers=lowered,
-                body=body,
-                server_date=_server_date(lowered.get("date")),
-                local_mid=(start + arrived) / 2,
+            return _answer(
+                response.status_code, response.reason or "", lowered, body, start, arrived
             )
 
     def close(self) -> None:
@@ -472,13 +490,9 @@ class HttpxTransport:
         policy = self.policy
 
         def work(deadline: float, cancel: threading.Event) -> Answer:
-            target, hops = url, 0
-            while True:
-                answer = self._once(target, auth, deadline, cancel)
-                nxt = _redirect_target(answer, target, policy, hops)
-                if nxt is None:
-                    return answer
-                target, hops = nxt, hops + 1
+            return _following(
+                lambda target: self._once(target, auth, deadline, cancel), url, policy
+            )
 
         return with_deadline(work, policy.timeout_seconds, self._closed)
 
@@ -499,13 +513,8 @@ class HttpxTransport:
                     deadline,
                     cancel,
                 )
-            return Answer(
-                status=response.status_code,
-                reason=response.reason_phrase or "",
-                headers=lowered,
-                body=body,
-                server_date=_server_date(lowered.get("date")),
-                local_mid=(start + arrived) / 2,
+            return _answer(
+                response.status_code, response.reason_phrase or "", lowered, body, start, arrived
             )
 
     def close(self) -> None:
