@@ -868,6 +868,10 @@ def _histogram(
         )
         for pod, v in per_pod.items()
     }
+    if not fleet and groups:  # asked with groups: the fleet is their sum
+        for buckets in groups.values():
+            for le, value in buckets.items():
+                fleet[le] = fleet.get(le, 0.0) + value
     return HistogramRaw(
         metric=plan.metrics[0],
         fleet=fleet or None,

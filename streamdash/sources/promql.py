@@ -411,6 +411,27 @@ def _group_by(labels: Sequence[str], workloads: bool) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def pod_keys(scope: Scope) -> list[str]:
+    """The labels that name one pod of the app: namespace (both spellings) and pod."""
+    return list(dict.fromkeys([NAMESPACE_LABEL, scope.namespace_label, scope.pod_label]))
+
+
+def owners(metrics: Sequence[str], scope: Scope) -> str:
+    """A vector of 1 per pod exporting ``metrics``' buckets, labelled with its workload
+    where kube-state-metrics names one (``kube.workload_join``) and without one otherwise,
+    so a join on it keeps every pod. The pod set comes from the bucket series themselves
+    (their newest samples only: a tenth of what their rates read), so a pod exporting an
+    odd histogram (no ``+Inf``, no ``_count``) is still kept."""
+    from streamdash.sources import kube  # kube builds on this module's quoting
+
+    keys = ", ".join(pod_keys(scope))
+    pods = " or ".join(selector(f"{m}_bucket", scope.app) for m in metrics)
+    join = kube.workload_join(
+        scope.cluster, pod_label=scope.pod_label, namespace_label=scope.namespace_label
+    )
+    return f"({join} or on ({keys}) group by ({keys}) ({pods}))"
+
+
 def group_buckets(
     metrics: Sequence[str],
     scope: Scope,
@@ -418,14 +439,21 @@ def group_buckets(
     labels: Sequence[str],
     workloads: bool,
 ) -> str | None:
-    """Bucket rates per group: ``sum by (le, <labels>[, workload labels])``; the workload
-    comes from the kube-state-metrics join (``with_workloads``). None without groups."""
+    """Bucket rates per group: ``sum by (le, <labels>[, workload labels])``. None without
+    groups. The workload comes from joining each pod's summed bucket rates on ``owners``:
+    the buckets' rates are evaluated once (a join with an ``or`` fallback on the rates
+    themselves would evaluate them twice), and no pod drops out."""
     by = _group_by(labels, workloads)
     if not by:
         return None
     chain = rate_chain(metrics, "_bucket", scope, window_s)
     if workloads:
-        chain = with_workloads(chain, scope)
+        keys = pod_keys(scope)
+        inner = ", ".join(dict.fromkeys([*keys, "le", *_group_by(labels, False)]))
+        chain = (
+            f"sum by ({inner}) ({chain}) * on ({', '.join(keys)}) "
+            f"group_left ({WORKLOAD_KIND_LABEL}, {WORKLOAD_LABEL}) {owners(metrics, scope)}"
+        )
     return f"sum by (le, {', '.join(by)}) ({chain})"
 
 
@@ -463,13 +491,17 @@ def histogram_query(
     group_labels: Sequence[str] = (),
     workloads: bool = False,
 ) -> str:
-    """One request for one histogram: fleet buckets, group buckets, ``_sum``/``_count``
-    rates and (``per_pod``) each pod's p99, top-bucket and +Inf rates, each tagged with
-    its ``Piece``. Rows: buckets x (1 + groups) + 2 + 3 per pod, never buckets per pod."""
-    parts = [tag(fleet_buckets(metrics, scope, window_s), Piece.FLEET)]
+    """One request for one histogram: group buckets (or, without groups, the fleet's),
+    ``_sum``/``_count`` rates and (``per_pod``) each pod's p99, top-bucket and +Inf rates,
+    each tagged with its ``Piece``. With groups the fleet's buckets are their sum (the
+    groups partition every series), which the reader adds up: Prometheus then evaluates
+    the bucket rates once for both. Rows: buckets x groups + 2 + 3 per pod, never
+    buckets per pod."""
     groups = group_buckets(metrics, scope, window_s, group_labels, workloads)
     if groups:
-        parts.append(tag(groups, Piece.GROUP))
+        parts = [tag(groups, Piece.GROUP)]
+    else:
+        parts = [tag(fleet_buckets(metrics, scope, window_s), Piece.FLEET)]
     parts.append(tag(fleet_rate(metrics, "_sum", scope, window_s), Piece.SUM))
     parts.append(tag(fleet_rate(metrics, "_count", scope, window_s), Piece.COUNT))
     if per_pod:

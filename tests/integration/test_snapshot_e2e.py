@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from streamdash.sources import promql
 from tests.support.fleet import (
     ITL_METRIC,
     STREAM_METRIC,
@@ -255,7 +256,9 @@ def test_snapshot_output_file_is_written_once(prom: PrometheusServer, tmp_path: 
 def test_fleet_only_histograms_are_not_asked_per_pod(snap: dict[str, Any]) -> None:
     queries = snap["queries"]
     for part in ("itl_buckets", "e2e_buckets"):
-        assert "sum by (le) (" in queries[part] and "by (pod" not in queries[part]
+        assert "sum by (le" in queries[part] and "histogram_quantile" not in queries[part]
+        for piece in promql.Piece.POD_P99, promql.Piece.POD_TOP, promql.Piece.POD_COUNT:
+            assert f'"{piece}"' not in queries[part]  # nothing per pod comes back
     for part in ("ttft_buckets", "stream_buckets"):  # the server computes per-pod p99
         assert "histogram_quantile(0.99, sum by (pod, le) (" in queries[part]
         assert "max by (pod) (sum by (pod, le) (" in queries[part]

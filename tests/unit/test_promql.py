@@ -125,7 +125,7 @@ def test_histogram_query_aggregates_on_the_server_with_a_custom_pod_label() -> N
         ["vllm:time_to_first_token_seconds"], scope, 300, per_pod=True, group_labels=["model_name"]
     )
     rate = 'rate(vllm:time_to_first_token_seconds_bucket{namespace="llm",model_name="llama"}[300s])'
-    assert f"sum by (le) ({rate})" in query
+    assert f"sum by (le) ({rate})" not in query  # the fleet is the groups' sum
     assert f"sum by (le, model_name) ({rate})" in query
     assert f"histogram_quantile(0.99, sum by (kubernetes_pod_name, le) ({rate}))" in query
     finite = rate.replace('"llama"}', '"llama",le!="+Inf"}')
@@ -134,8 +134,9 @@ def test_histogram_query_aggregates_on_the_server_with_a_custom_pod_label() -> N
     assert "sum by (kubernetes_pod_name, le) (rate" not in query.replace(
         "histogram_quantile(0.99, sum by (kubernetes_pod_name, le) (rate", ""
     ).replace("max by (kubernetes_pod_name) (sum by (kubernetes_pod_name, le) (rate", "")
-    for piece in promql.Piece.FLEET, promql.Piece.GROUP, promql.Piece.SUM, promql.Piece.POD_TOP:
+    for piece in promql.Piece.GROUP, promql.Piece.SUM, promql.Piece.POD_TOP:
         assert f'"{promql.PART_LABEL}", "{piece}"' in query
+    assert f'"{promql.PART_LABEL}", "{promql.Piece.FLEET}"' not in query
 
 
 def test_fleet_only_histogram_asks_nothing_per_pod() -> None:
@@ -167,7 +168,8 @@ def test_workload_join_through_replicasets_and_direct_owners() -> None:
     assert query.startswith("sum by (le, model_name, workload_kind, workload) (")
     assert "group_left (workload_kind, workload)" in query
     assert 'kube_replicaset_owner{namespace="llm",owner_kind="Deployment"}' in query
-    assert " or on (namespace, pod) rate(" in query  # pods without an owner still count
+    assert " or on (namespace, pod) group by (namespace, pod) (m_bucket" in query  # ownerless pods
+    assert query.count("rate(") == 1  # the bucket rates are evaluated once
     assert promql.group_buckets(["m"], scope, 60, [], workloads=False) is None
 
 

@@ -245,8 +245,9 @@ def test_generated_fleet_pod_names_are_unique_at_5000() -> None:
 
 @pytest.mark.integration
 def test_answers_grow_by_a_few_rows_per_pod_never_by_buckets(prom: PrometheusServer) -> None:
-    """Prometheus aggregates: a histogram's answer is its buckets x (1 + groups), two
-    totals and three numbers per pod (p99, top bucket, +Inf) — not buckets per pod."""
+    """Prometheus aggregates: a histogram's answer is its buckets x groups (the fleet is
+    their sum), two totals and three numbers per pod (p99, top bucket, +Inf) — not
+    buckets per pod."""
     rows: dict[str, dict[str, int]] = {}
     for namespace in FLEETS:
         source = PrometheusSource(_settings(namespace=namespace, url=prom.url))
@@ -258,7 +259,7 @@ def test_answers_grow_by_a_few_rows_per_pod_never_by_buckets(prom: PrometheusSer
     buckets = 23  # vLLM TTFT: 22 finite + +Inf
     for namespace, spec in FLEETS.items():
         groups = 1  # one Deployment serving one model
-        assert rows["ttft_buckets"][namespace] == buckets * (1 + groups) + 2 + 3 * spec.pods
+        assert rows["ttft_buckets"][namespace] == buckets * groups + 2 + 3 * spec.pods
     growth = rows["ttft_buckets"][BIG] - rows["ttft_buckets"][SMALL]
     assert growth == 3 * (FLEETS[BIG].pods - FLEETS[SMALL].pods)
     assert rows["itl_buckets"][BIG] == rows["itl_buckets"][SMALL]  # fleet-only: no pod rows
