@@ -127,6 +127,13 @@ def join_to_pods(
     return out
 
 
+def pod_backends(
+    pods: Sequence[str], backends: Sequence[LbBackendRaw], pod: str, rule: str = "server"
+) -> tuple[LbBackendRaw, ...]:
+    """The LB server rows ``join_to_pods`` joins to ``pod`` (same rule), in their order."""
+    return tuple(row for row in backends if _match(pods, row, rule) == pod)
+
+
 # ------------------------------------------------------------------ lb-idle-timeout
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from streamdash.core.pod_history import pod_history as core_pod_history
 from streamdash.core.raw import HistoryRaw, SeriesPoint
 from streamdash.core.snapshot import Snapshot
 from streamdash.core.timeline import change_indices, nearest_index
@@ -25,6 +26,9 @@ from streamdash.record.store import Frame
 from streamdash.settings import Settings
 
 HISTORY_SECONDS = 3600
+POD_HISTORY_FRAMES = 240
+"""Snapshots read from the file for one pod's charts: the hour before the cursor,
+evenly thinned to at most this many (each is decompressed and loaded)."""
 
 
 def recording_note(name: str, snapshot: Snapshot, position: int, total: int) -> str:
@@ -130,6 +134,22 @@ class Replay:
         step = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
         return HistoryRaw(series=series, step_seconds=step)
 
+    def pod_history(self, pod: str, index: int | None = None) -> HistoryRaw | None:
+        """``pod``'s charts over the hour up to frame ``index`` (default: the cursor),
+        from at most ``POD_HISTORY_FRAMES`` recorded snapshots; None when none has it."""
+        if index is None:
+            with self._lock:
+                index = self.index
+        end = self.times[index]
+        first = nearest_index(self.times, end - HISTORY_SECONDS)
+        while first < index and self.times[first] < end - HISTORY_SECONDS:
+            first += 1
+        indices = list(range(first, index + 1))
+        if len(indices) > POD_HISTORY_FRAMES:
+            every = (len(indices) - 1) / (POD_HISTORY_FRAMES - 1)
+            indices = sorted({indices[round(i * every)] for i in range(POD_HISTORY_FRAMES)})
+        return core_pod_history([self.recorded.snapshot(i) for i in indices], pod)
+
     def snapshot(self) -> Snapshot:
         """The snapshot at the cursor, with its history and the recording note."""
         with self._lock:
@@ -154,9 +174,12 @@ class ReplayRefresher:
     def refresh(self, window_seconds: int) -> Snapshot:
         return self.replay.snapshot()
 
+    pod_history_origin = "recording"
+    """Where ``pod_history`` comes from (the pod screen says so)."""
+
     def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:
-        """None: a recording keeps no per-pod series (the detail view says so)."""
-        return None
+        """The pod's series rebuilt from the recorded snapshots up to the cursor."""
+        return self.replay.pod_history(pod)
 
     def describe(self) -> str:
         return f"replay {self.replay.name}"

@@ -217,6 +217,25 @@ def _plan(settings: Settings) -> _Plan:
     )
 
 
+def source_scope(settings: Settings) -> promql.Scope:
+    """Who the source asks: namespace, selector and ``--model`` (ValueError, one line,
+    for a bad selector or label name)."""
+    scope = promql.Scope.build(
+        settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
+    )
+    return dataclasses.replace(scope, app=(*scope.app, *promql.model_matchers(settings)))
+
+
+def pod_promql(settings: Settings, pod: str, window_seconds: int) -> dict[str, str]:
+    """The queries of ``fetch_pod_history`` for ``pod``, one per chart series, as this
+    source would send them (``promql.pod_queries``); ValueError for settings that cannot
+    form a query."""
+    plan = _plan(settings)
+    return promql.pod_queries(
+        pod, plan.ttft, plan.stream, plan.in_flight, source_scope(settings), window_seconds
+    )
+
+
 _R = TypeVar("_R")
 
 
@@ -243,10 +262,7 @@ class PrometheusSource:
                 f"prometheus.url must be http(s)://host[:port][/path], got {redact_url(prom.url)!r}"
             )
         self._settings = settings
-        scope = promql.Scope.build(
-            settings.namespace, settings.selector, settings.pod_label, settings.namespace_label
-        )
-        self._scope = dataclasses.replace(scope, app=(*scope.app, *promql.model_matchers(settings)))
+        self._scope = source_scope(settings)
         self._plan = _plan(settings)
         self._timeout = float(prom.timeout_seconds)
         self.source_url = redact_url(prom.url).rstrip("/")

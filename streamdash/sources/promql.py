@@ -662,6 +662,34 @@ def history(
     return union(parts) if parts else None
 
 
+def pod_queries(
+    pod: str,
+    ttft: Sequence[str] | None,
+    stream: Sequence[str] | None,
+    in_flight: str | None,
+    scope: Scope,
+    window_s: float,
+) -> dict[str, str]:
+    """One pod's chart series, each its own query: ``ttft_p99``, ``stream_p99`` (when the
+    preset has the histogram), ``open_fds``, ``cpu_cores``, ``in_flight`` (when it has
+    the gauge). The pod screen shows them to paste; ``pod_history`` sends them as one."""
+    app_pod = (*scope.app, eq(scope.pod_label, pod))
+    cluster_app_pod = (*scope.cluster, eq(scope.pod_label, pod))
+    one = dataclasses.replace(scope, app=app_pod)
+    out: dict[str, str] = {}
+    if ttft:
+        out["ttft_p99"] = quantile(0.99, ttft, one, window_s)
+    if stream:
+        out["stream_p99"] = quantile(0.99, stream, one, window_s)
+    out["open_fds"] = f"max({selector('process_open_fds', cluster_app_pod)})"
+    k8s_pod = (eq(K8S_POD_LABEL, pod),)
+    out["cpu_cores"] = f"sum({_cpu_usage(scope, window_s, k8s_pod)})"
+    if in_flight:
+        name, own = parse_metric_selector(in_flight, "in_flight")
+        out["in_flight"] = f"sum({selector(name, own, app_pod)})"
+    return out
+
+
 def pod_history(
     pod: str,
     ttft: Sequence[str] | None,
@@ -670,23 +698,9 @@ def pod_history(
     scope: Scope,
     window_s: float,
 ) -> str:
-    """One range query for one pod: ``ttft_p99``, ``stream_p99``, ``open_fds``,
-    ``cpu_cores``, ``in_flight``."""
-    app_pod = (*scope.app, eq(scope.pod_label, pod))
-    cluster_app_pod = (*scope.cluster, eq(scope.pod_label, pod))
-    one = dataclasses.replace(scope, app=app_pod)
-    parts = []
-    if ttft:
-        parts.append(tag(quantile(0.99, ttft, one, window_s), "ttft_p99"))
-    if stream:
-        parts.append(tag(quantile(0.99, stream, one, window_s), "stream_p99"))
-    parts.append(tag(f"max({selector('process_open_fds', cluster_app_pod)})", "open_fds"))
-    k8s_pod = (eq(K8S_POD_LABEL, pod),)
-    parts.append(tag(f"sum({_cpu_usage(scope, window_s, k8s_pod)})", "cpu_cores"))
-    if in_flight:
-        name, own = parse_metric_selector(in_flight, "in_flight")
-        parts.append(tag(f"sum({selector(name, own, app_pod)})", "in_flight"))
-    return union(parts)
+    """One range query for one pod: ``pod_queries``, each tagged with its name."""
+    queries = pod_queries(pod, ttft, stream, in_flight, scope, window_s)
+    return union([tag(query, name) for name, query in queries.items()])
 
 
 def history_step(history_seconds: float) -> int:

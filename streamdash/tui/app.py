@@ -43,6 +43,7 @@ from streamdash.tui.dashboard import DashboardScreen
 from streamdash.tui.help import SECTIONS, HelpScreen
 from streamdash.tui.panels.findings import FindingsPanel
 from streamdash.tui.panels.pods import PodsPanel
+from streamdash.tui.pod_source import history_fetch
 from streamdash.tui.screens.artifacts import ArtifactsScreen, quick_advice
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
@@ -340,10 +341,12 @@ class StreamdashApp(TimeActions):
         self.push_screen(
             PodScreen(
                 message.row,
-                self.refresher.pod_history,
+                history_fetch(self.refresher, self.past()),
                 self.window_seconds,
                 self.settings.thresholds,
                 clock=self.clock,
+                snapshot=self.snapshot,
+                settings=self.settings,
             )
         )
 

@@ -30,6 +30,9 @@ from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.rowgrid import GridColumn, RowGrid
 
 BAR_WIDTH = 6
+CADVISOR_MARK = "cAdv"
+"""After a pod's FD count when it is cAdvisor's container count (no process pair, no
+limit); the pod screen says whose figures they are (``fd_origin``)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def row_cells(
 
     if row.open_fds is None and row.max_fds is None:
         fds = fmt.NA
+    elif row.fd_source == "cadvisor":  # a container count, not a process's pair: no limit
+        fds = f"{fmt.count(row.open_fds)} {CADVISOR_MARK}"
     else:
         fds = f"{fmt.count(row.open_fds)}/{fmt.count_compact(row.max_fds)}"
     return [
