@@ -44,7 +44,6 @@ from streamdash.tui.help import SECTIONS, HelpScreen
 from streamdash.tui.panels.findings import FindingsPanel
 from streamdash.tui.panels.pods import PodsPanel
 from streamdash.tui.pod_source import history_fetch
-from streamdash.tui.screens.artifacts import ArtifactsScreen, quick_advice
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
 from streamdash.tui.status import PANELS, age_text, degraded, one_line, panel_status
@@ -354,6 +353,8 @@ class StreamdashApp(TimeActions):
     def _open_finding(self, message: FindingsPanel.FindingChosen) -> None:
         artifacts: tuple[Artifact, ...] = ()
         if self.snapshot is not None:
+            from streamdash.tui.screens.artifacts import quick_advice  # not for the 1st frame
+
             artifacts = quick_advice(self.snapshot, self.settings).for_finding(message.finding)
         self.push_screen(FindingScreen(message.finding, artifacts, self._open_artifacts))
 
@@ -364,6 +365,8 @@ class StreamdashApp(TimeActions):
     def _open_artifacts(self, finding: Finding) -> None:
         """``a`` on a finding: its artifacts, with the facts asked from the sources."""
         if self.snapshot is not None:
+            from streamdash.tui.screens.artifacts import ArtifactsScreen
+
             self.push_screen(ArtifactsScreen(finding, self.snapshot, self.settings))
 
     # ----- command palette ------------------------------------------------------------

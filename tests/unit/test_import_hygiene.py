@@ -45,3 +45,14 @@ def test_headless_path_never_imports_textual(modules: list[str]) -> None:
     loaded = _loaded_after(modules)
     assert "textual" not in loaded
     assert not any(m.startswith("textual.") for m in loaded)
+
+
+def test_dashboard_first_frame_leaves_the_advise_generators_for_later() -> None:
+    """The TUI's import (what stands between launch and the first frame) takes only
+    advise's model; the generators load when a finding's artifacts are first asked."""
+    loaded = _loaded_after(["streamdash.tui.app"])
+    assert "streamdash.advise.model" in loaded
+    assert "streamdash.advise.build" not in loaded
+    from streamdash import advise
+
+    assert callable(advise.advise)  # still there on first use
