@@ -46,6 +46,7 @@ from streamdash.tui.panels.pods import PodsPanel
 from streamdash.tui.pod_source import history_fetch
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
+from streamdash.tui.screens.timeline import clock
 from streamdash.tui.status import PANELS, age_text, degraded, one_line, panel_status
 from streamdash.tui.themes import DEFAULT_THEME, load_themes
 from streamdash.tui.time import TimeActions
@@ -95,6 +96,8 @@ class StreamdashApp(TimeActions):
         self.theme_dirs = list(theme_dirs) if theme_dirs is not None else None
         self.window_seconds = settings.window_seconds
         self.paused = False
+        self.paused_at: float | None = None
+        """When ``p`` paused refreshing (None: not paused by ``p``)."""
         self.snapshot: Snapshot | None = None
         self.failure: str | None = None
         self.description = ""
@@ -249,7 +252,12 @@ class StreamdashApp(TimeActions):
         now = self.clock()
         statuses = {
             name: panel_status(
-                name, self.snapshot, now, self.settings.refresh_seconds, self.failure
+                name,
+                self.snapshot,
+                now,
+                self.settings.refresh_seconds,
+                self.failure,
+                paused=self.paused,
             )
             for name in PANELS
         }
@@ -269,7 +277,8 @@ class StreamdashApp(TimeActions):
         if mode is not None:
             text.append_text(mode)
         elif self.paused:
-            text.append(" PAUSED ", style="bold reverse")
+            since = f" since {clock(self.paused_at)}" if self.paused_at is not None else ""
+            text.append(f" PAUSED{since} ", style="bold reverse")
         elif self.failure:
             text.append(" REFRESH FAILED ", style="bold reverse")
         elif is_degraded:
@@ -298,6 +307,7 @@ class StreamdashApp(TimeActions):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        self.paused_at = self.clock() if self.paused else None
         self.say("Paused: press p to resume" if self.paused else "Resumed", timeout=3)
         if not self.paused:
             self.poll()

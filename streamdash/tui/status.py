@@ -3,6 +3,8 @@
 Pure: no Textual. A panel is stale when the snapshot's ``stale`` list names it, when the
 last refresh failed (the app keeps the previous snapshot), or when the snapshot is older
 than ``STALE_AFTER_INTERVALS`` refresh intervals. Stale panels keep their last values.
+While the user has paused refreshing, age alone never makes a panel stale: it is
+``paused`` (a source failure the snapshot records still marks it stale).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class PanelStatus:
     reason: str | None = None
     resolution: float | None = None
     """The refresh interval: an age below it reads ``< <interval>``."""
+    paused: bool = False
+    """Refreshing is paused (``p``): the values are old by choice, not stale."""
 
 
 def age_text(age_seconds: float | None) -> str:
@@ -50,8 +54,10 @@ def panel_status(
     now: float,
     refresh_seconds: float,
     failure: str | None = None,
+    paused: bool = False,
 ) -> PanelStatus:
-    """Freshness of ``panel`` given the snapshot shown and the last refresh failure."""
+    """Freshness of ``panel`` given the snapshot shown and the last refresh failure;
+    ``paused``: the user stopped refreshing, so the snapshot's age is no reason."""
     if snapshot is None:
         return PanelStatus(None, failure is not None, failure)
     reasons: list[str] = []
@@ -64,10 +70,12 @@ def panel_status(
         last_good = min(known) if len(known) == len(parts) else None
         reasons.extend(f"{p.part}: {p.reason}" for p in parts)
     snap_age = now - snapshot.taken_at
-    if not failure and snap_age > STALE_AFTER_INTERVALS * refresh_seconds:
+    if not failure and not paused and snap_age > STALE_AFTER_INTERVALS * refresh_seconds:
         reasons.append(f"no new data for {age_text(snap_age)}")
     stale = bool(reasons)
     age = None if last_good is None else max(0.0, now - last_good)
+    if paused and not stale:  # the age counts up by the second, as the user waits
+        return PanelStatus(age, False, None, paused=True)
     if stale or age is None:  # a stale panel's age counts up by the second
         return PanelStatus(age, stale, "; ".join(reasons) if reasons else None)
     return PanelStatus(_floor(age, refresh_seconds), False, None, refresh_seconds)

@@ -17,6 +17,7 @@ from streamdash.tui.panels.pods import PodsPanel
 from streamdash.tui.panels.rowgrid import RowGrid
 from streamdash.tui.screens.finding import FindingScreen
 from streamdash.tui.screens.pod import PodScreen
+from streamdash.tui.screens.timeline import clock as timeline_clock
 from streamdash.tui.status import PANELS
 from tests.tui.fixtures import (
     HOSTILE_POD,
@@ -121,20 +122,30 @@ async def test_export_error_is_one_line_notification(tmp_path: Path) -> None:
 
 
 async def test_pause_stops_timed_polls_and_resume_polls() -> None:
+    clock = Clock(NOW + 1)
     refresher = ScriptedRefresher(sample_snapshot())
-    app = make_app(refresher)
+    app = make_app(refresher, clock=clock)
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_polls(pilot, refresher, 1)
         await pilot.press("p")
         assert app.paused
-        assert "PAUSED" in header(app)
+        assert f"PAUSED since {timeline_clock(NOW + 1)}" in header(app)
         app._poll_tick()  # what the interval timer calls
         await pilot.pause(0.1)
         assert len(refresher.windows) == 1
+        clock.now = NOW + 120  # far past the 3 intervals that mark live data stale
+        app.update_status()
+        assert stale_panels(app) == set()
+        assert "DEGRADED" not in header(app)
+        for panel in dash(app).panels:
+            assert str(panel.border_subtitle) == "paused · data 120 s old"
+        refresher.push(sample_snapshot(now=NOW + 119))
         await pilot.press("p")
         assert not app.paused
-        await wait_polls(pilot, refresher, 2)
+        await wait_polls(pilot, refresher, 2)  # resuming refreshes at once, no timer
         assert "PAUSED" not in header(app)
+        assert stale_panels(app) == set()
+        assert all("paused" not in str(p.border_subtitle) for p in dash(app).panels)
 
 
 async def test_filter_by_pod_name_and_escape_clears() -> None:

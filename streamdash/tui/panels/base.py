@@ -100,5 +100,6 @@ class Panel(Vertical):
             banner.append(" · showing the last good values")
             self.query_one(".stale-banner", Static).update(frozen(banner))
         else:
-            self.border_subtitle = f"data {age} old"
+            paused = "paused · " if status.paused else ""
+            self.border_subtitle = f"{paused}data {age} old"
             self.query_one(".stale-banner", Static).update("")
