@@ -36,6 +36,9 @@ DASHBOARD_BINDINGS: list[Binding] = [
     Binding("slash", "filter", "Filter pods", key_display="/", id="filter"),
 ]
 
+CLEAR_FILTER = Binding("escape", "clear_filter", "Clear the pods filter", show=False)
+"""Escape on the dashboard (the filter input says so; not in help, like Esc elsewhere)."""
+
 TABLE_BINDINGS: list[Binding] = [
     Binding("j", "cursor_down", "Down", show=False, id="table_down"),
     Binding("k", "cursor_up", "Up", show=False, id="table_up"),

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from streamdash.core.snapshot import Snapshot
 from streamdash.settings import Settings
-from streamdash.tui.bindings import DASHBOARD_BINDINGS
+from streamdash.tui.bindings import CLEAR_FILTER, DASHBOARD_BINDINGS
 from streamdash.tui.panels.autoscaler import AutoscalerPanel
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.findings import FindingsPanel
@@ -46,7 +46,7 @@ def tab_line(active: str) -> Text:
 class DashboardScreen(Screen[None]):
     """Hosts the panels; owns which one is active. Never does I/O."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [*DASHBOARD_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*DASHBOARD_BINDINGS, CLEAR_FILTER]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(id="dashboard")
@@ -107,6 +107,13 @@ class DashboardScreen(Screen[None]):
     def action_filter(self) -> None:
         self._set_active("pods", focus=False)
         self.query_one(PodsPanel).open_filter()
+
+    def action_clear_filter(self) -> None:
+        """Escape on the dashboard: clear the pods filter (kept after Enter) and close it."""
+        pods = self.query_one(PodsPanel)
+        if pods.filter_text or pods.query_one("#pods-filter").has_class("-open"):
+            self._set_active("pods", focus=False)
+            pods.clear_filter()
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         for panel in self.panels:

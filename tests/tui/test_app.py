@@ -165,6 +165,28 @@ async def test_filter_by_pod_name_and_escape_clears() -> None:
         assert app.focused is pods_table(app)
 
 
+async def test_escape_clears_a_kept_filter_and_closes_its_input() -> None:
+    refresher = ScriptedRefresher(sample_snapshot())
+    app = make_app(refresher)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_polls(pilot, refresher, 1)
+        panel = dash(app).query_one(PodsPanel)
+        box = panel.query_one("#pods-filter")
+        await pilot.press("slash", *"fghij", "enter")  # Enter keeps the filter
+        await pilot.pause()
+        assert app.focused is pods_table(app)
+        assert pods_table(app).row_count == 1
+        assert box.has_class("-open")
+        await pilot.press("5")  # from another panel too
+        await pilot.press("escape")
+        await pilot.pause()
+        assert panel.filter_text == ""
+        assert pods_table(app).row_count == 4
+        assert not box.has_class("-open")
+        assert "matching" not in str(panel.border_title)
+        assert app.focused is pods_table(app)
+
+
 async def test_sort_by_key_and_header_click() -> None:
     refresher = ScriptedRefresher(sample_snapshot())
     app = make_app(refresher)

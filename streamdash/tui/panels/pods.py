@@ -289,14 +289,20 @@ class PodsPanel(Panel):
             self.query_one(FilterInput).remove_class("-open")
         self.table.focus()
 
-    @on(FilterInput.Cancelled)
-    def _filter_cancelled(self, event: FilterInput.Cancelled) -> None:
-        event.stop()
+    def clear_filter(self) -> bool:
+        """Empty and close the filter and focus the table; False when there was none."""
         box = self.query_one(FilterInput)
+        had = bool(self.filter_text or box.value or box.has_class("-open"))
         box.value = ""
         box.remove_class("-open")
         self.set_filter("")
         self.table.focus()
+        return had
+
+    @on(FilterInput.Cancelled)
+    def _filter_cancelled(self, event: FilterInput.Cancelled) -> None:
+        event.stop()
+        self.clear_filter()
 
 
 def _pod_key(row: PodRow) -> str:
