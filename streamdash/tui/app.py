@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import SystemCommand
 from textual.binding import BindingType
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
@@ -69,6 +70,25 @@ class PollResult(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PollResult)
+
+
+class OurThemes(Provider):
+    """Command palette hits: the themes streamdash loaded (not Textual's built-in ones)."""
+
+    def _themes(self) -> list[tuple[str, Callable[[], None]]]:
+        names = getattr(self.app, "theme_names", [])
+        return [(name, partial(setattr, self.app, "theme", name)) for name in names]
+
+    async def discover(self) -> Hits:
+        for name, choose in self._themes():
+            yield DiscoveryHit(name, choose)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, choose in self._themes():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), choose)
 
 
 class StreamdashApp(TimeActions):
@@ -381,13 +401,24 @@ class StreamdashApp(TimeActions):
 
     # ----- command palette ------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Textual's commands but its "Theme" (it lists Textual's own themes), then ours;
+        our one theme command lists our themes (``t`` cycles them)."""
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_change_theme:
+                yield command
         for binding in (*APP_BINDINGS, *TIME_BINDINGS):
-            action = binding.action
+            if binding.action == "cycle_theme":
+                yield SystemCommand(
+                    f"streamdash: {binding.description}",
+                    f"choose one of {', '.join(self.theme_names)} "
+                    f"(key {self.get_key_display(binding)} cycles them)",
+                    self.search_themes,
+                )
+                continue
             yield SystemCommand(
                 f"streamdash: {binding.description}",
                 f"key {self.get_key_display(binding)}",
-                partial(self.run_action, action),
+                partial(self.run_action, binding.action),
             )
         for binding in DASHBOARD_BINDINGS:
             yield SystemCommand(
@@ -395,6 +426,10 @@ class StreamdashApp(TimeActions):
                 f"key {self.get_key_display(binding)}",
                 partial(self._dashboard_action, binding.action),
             )
+
+    def search_themes(self) -> None:
+        """The palette's theme picker, listing streamdash's themes only."""
+        self.push_screen(CommandPalette(providers=[OurThemes], placeholder="Search for themes…"))
 
     async def _dashboard_action(self, action: str) -> None:
         if self.screen is not self.dashboard:

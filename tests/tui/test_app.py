@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from streamdash.core.snapshot import PodRow
 from streamdash.tui.app import StreamdashApp
@@ -263,6 +263,30 @@ async def test_theme_cycles_and_unknown_theme_falls_back() -> None:
             await pilot.press("t")
             seen.add(app.theme)
         assert seen == set(app.theme_names)
+
+
+def _palette_prompts(app: StreamdashApp) -> list[str]:
+    return [str(option.prompt) for option in app.screen.query_one(OptionList).options]
+
+
+async def test_palette_has_one_theme_command_listing_our_themes() -> None:
+    refresher = ScriptedRefresher(sample_snapshot())
+    app = make_app(refresher)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_polls(pilot, refresher, 1)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert [t for t in titles if "theme" in t.lower()] == ["streamdash: Theme"]
+        await pilot.press("ctrl+p", *"theme")
+        await wait_until(pilot, lambda: bool(app.screen.query(OptionList)), "the palette")
+        await wait_until(pilot, lambda: len(_palette_prompts(app)) == 1, "one theme hit")
+        assert _palette_prompts(app)[0].startswith("streamdash: Theme")
+        await pilot.press("enter")  # opens the theme picker
+        await wait_until(
+            pilot, lambda: _palette_prompts(app) == app.theme_names, "our themes listed"
+        )
+        assert "textual-dark" not in _palette_prompts(app)
+        await pilot.press(*"light", "enter")
+        await wait_until(pilot, lambda: app.theme == "streamdash-light", "light theme chosen")
 
 
 async def test_refresh_failure_marks_all_stale_then_recovers() -> None:
