@@ -520,6 +520,7 @@ TOP_KEYS = (
     "refresh",
     "history",
     "theme",
+    "bell_on_critical",
     "export_dir",
     "keymap",
     "thresholds",
@@ -603,6 +604,8 @@ def parse_config_text(text: str, file: str, env: Mapping[str, str], base: Path) 
                 key, "history_seconds"
             )
             fields[name] = int(seconds) if name != "refresh_seconds" else seconds
+        elif key == "bell_on_critical" and value is not None:
+            fields[key] = bool(_typed(doc, key, node, value, "bool"))
         elif key == "keymap" and value is not None:
             _typed(doc, key, node, value, "map")
             fields["keymap"] = {str(k): str(v) for k, v in value.items()}

@@ -195,6 +195,8 @@ class Settings:
     refresh_seconds: float = 5.0
     history_seconds: int = 3600
     theme: str = "streamdash-dark"
+    bell_on_critical: bool = False
+    """Ring the terminal bell once when a new critical finding appears (TUI)."""
     export_dir: str | None = None
     record_on_quit: str | None = None
     """Write the session's snapshots here on quit (a recording file, or a directory)."""

@@ -32,6 +32,7 @@ from streamdash.advise.model import Artifact
 from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.refresh import Refresher
 from streamdash.settings import Settings
+from streamdash.tui.bell import CriticalKey, new_criticals
 from streamdash.tui.bindings import (
     APP_BINDINGS,
     DASHBOARD_BINDINGS,
@@ -123,6 +124,8 @@ class StreamdashApp(TimeActions):
         self.description = ""
         self.theme_names: list[str] = []
         self.keymap: dict[str, str] = dict(settings.keymap)
+        self.criticals: frozenset[CriticalKey] | None = None
+        """The last live snapshot's critical findings (None before the first)."""
         self._refresh_lock = threading.Lock()
         self.polling_in_flight = False
         self.init_time(settings.session_snapshots)
@@ -251,11 +254,19 @@ class StreamdashApp(TimeActions):
             self.failure = None
             self.snapshot = message.snapshot
             self.note_snapshot(message.snapshot)
+            self._bell_on_new_critical(message.snapshot)
             if message.description:
                 self.description = fmt.safe_label(message.description, 160)
             self.dashboard.show_snapshot(message.snapshot)
         self.show_verdict()
         self.update_status()
+
+    def _bell_on_new_critical(self, snapshot: Snapshot) -> None:
+        """Ring once when a critical finding appears that the last snapshot lacked
+        (``bell_on_critical``; a refresh that keeps it rings nothing)."""
+        self.criticals, new = new_criticals(self.criticals, snapshot.findings)
+        if new and self.settings.bell_on_critical:
+            self.bell()
 
     def show_verdict(self) -> None:
         """The verdict line of every screen on the stack (each draws only on change)."""

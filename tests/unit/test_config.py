@@ -34,6 +34,13 @@ def test_example_config_parses_and_matches_defaults() -> None:
     assert s.preset is not None and s.preset.name == "vllm"
     assert s.window_seconds == 300 and s.refresh_seconds == 5.0
     assert s.thresholds.fd_warning == 0.8 and s.thresholds.fd_critical == 0.9
+    assert s.bell_on_critical is False
+
+
+def test_bell_on_critical_is_off_by_default_and_set_by_the_config() -> None:
+    assert parse("").bell_on_critical is False
+    assert parse("bell_on_critical: true\n").bell_on_critical is True
+    assert parse("bell_on_critical: null\n").bell_on_critical is False
 
 
 @pytest.mark.parametrize(
@@ -50,6 +57,8 @@ def test_example_config_parses_and_matches_defaults() -> None:
             "prometheus:\n  tls_verify: maybe\n",
             "cfg.yaml:2: prometheus.tls_verify: expected true or false",
         ),
+        ("bell_on_critical: loud\n", "cfg.yaml:1: bell_on_critical: expected true or false"),
+        ("bell_on_critical: 1\n", "cfg.yaml:1: bell_on_critical: expected true or false"),
         (
             "thresholds:\n  fd_warning: 0.95\n",
             "thresholds.fd_warning: must not be above fd_critical",
