@@ -16,7 +16,8 @@ _ESCAPE_SEQ = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?
 MAX_LABEL = 200
 
 
-def _number(value: float, digits: int = 3) -> str:
+def number(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits, never in e-notation: ``0.16``, ``1536``."""
     text = f"{value:.{digits}g}"
     if "e" in text:
         text = f"{value:.0f}"
@@ -34,9 +35,9 @@ def seconds(value: float | None, overflowed: bool = False) -> str:
     if value == 0:
         return "0 s"
     if abs(value) < 1:
-        return f"{_number(value * 1000)} ms"
+        return f"{number(value * 1000)} ms"
     if abs(value) < 1000:
-        return f"{_number(value)} s"
+        return f"{number(value)} s"
     return f"{value:.0f} s"
 
 
@@ -89,6 +90,16 @@ def rate(value: float | None) -> str:
     return f"{value:.1f}/s" if abs(value) < 1000 else f"{value:.0f}/s"
 
 
+def rate_nonzero(value: float | None) -> str:
+    """``rate``, but a non-zero rate never reads as zero: ``0.04/s``, ``< 0.001/s``
+    (findings and their evidence, where "0.0/s" would contradict the verdict)."""
+    if value is None or value == 0 or not math.isfinite(value) or abs(value) >= 0.1:
+        return rate(value)
+    if abs(value) < 0.001:
+        return "< 0.001/s"
+    return f"{value:.2g}/s"
+
+
 def cores(value: float | None) -> str:
     """CPU cores: ``0.16``; ``n/a`` when unknown."""
     if value is None or math.isnan(value):
@@ -105,7 +116,7 @@ def multiple(value: float | None) -> str:
 
 def bounds(values: tuple[float, ...] | list[float]) -> str:
     """A bucket list as a person would type it: ``0.1, 0.25, 1, 5``."""
-    return ", ".join(_number(v, 4) for v in values)
+    return ", ".join(number(v, 4) for v in values)
 
 
 def safe_label(value: str, limit: int = MAX_LABEL) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+from streamdash import format as fmt
 from streamdash.core.raw import Buckets, HistogramRaw, PodHistogram
 from streamdash.core.snapshot import PERCENTILES, BucketAdvice, HistogramSummary
 from streamdash.settings import HistogramSpec
@@ -310,7 +311,7 @@ def _propose(low_bound: float | None, top: float) -> tuple[float, ...]:
 
 
 def _fmt(seconds: float) -> str:
-    return f"{seconds:.3g} s"
+    return fmt.seconds(seconds)
 
 
 def advise_buckets(
@@ -366,7 +367,7 @@ def advise_buckets(
     if not math.isfinite(new_top):
         return None
     if overflowing:
-        why = f"{overflow_fraction:.2%} of observations exceed the top bucket {_fmt(top)}"
+        why = f"{fmt.ratio(overflow_fraction)} of observations exceed the top bucket {_fmt(top)}"
     else:
         why = f"the p99 ({_fmt(p99_seconds or top)}) lies in the top bucket ({_fmt(top)})"
     if estimate >= floor:

@@ -452,14 +452,14 @@ def disconnect_findings(
     else:
         severity = "warning"
     lbs = sorted({r.lb for r in (*backends, *aggregates)})
-    parts = [f"{name.replace('_', ' ')} {fmt.rate(rates[name])}" for name in COUNTERS]
+    parts = [f"{name.replace('_', ' ')} {fmt.rate_nonzero(rates[name])}" for name in COUNTERS]
     breakdown = ", ".join(p for p, n in zip(parts, COUNTERS, strict=True) if rates[n])
     if ratio is None:
-        head = f"LBs end {fmt.rate(bad)} streams badly ({breakdown}); stream rate unknown."
+        head = f"LBs end {fmt.rate_nonzero(bad)} streams badly ({breakdown}); stream rate unknown."
     else:
         head = (
             f"{fmt.ratio(ratio)} of streams end in an LB abort/timeout/reset "
-            f"({fmt.rate(bad)} of {fmt.rate(stream_rate)}: {breakdown}): "
+            f"({fmt.rate_nonzero(bad)} of {fmt.rate_nonzero(stream_rate)}: {breakdown}): "
             "users see cut answers and SDKs retry silently."
         )
     return [

@@ -13,15 +13,17 @@ from datetime import UTC, datetime
 from streamdash import format as fmt
 from streamdash.core.snapshot import AutoscalerView, HistogramSummary, Snapshot
 from streamdash.core.verdict import Verdict, verdict
+from streamdash.evidence import evidence_rows
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _LINE_START = re.compile(r"^([#>+-])")
 TITLES = {"ttft": "TTFT (did it respond)", "stream": "Stream (did it finish)", "itl": "Inter-token"}
 
 
-def md_text(value: str) -> str:
-    """A label value as inert markdown text: controls stripped, specials escaped."""
-    text = fmt.safe_label(value, limit=500)
+def md_text(value: str, limit: int = 500) -> str:
+    """A label value as inert markdown text: controls stripped, specials escaped, cut
+    at ``limit`` characters."""
+    text = fmt.safe_label(value, limit=limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return _LINE_START.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
 
@@ -226,8 +228,8 @@ def _findings(s: Snapshot) -> list[str]:
             lines += ["", f"**Do:** {md_text(f.advice)}"]
         if f.evidence:
             lines += ["", "Evidence:", ""]
-            for key, value in f.evidence.items():
-                lines.append(f"- {md_code(str(key))}: {md_text(_evidence(value, str(key)))}")
+            for key, text in evidence_rows(f.id, f.evidence):
+                lines.append(f"- {md_code(key)}: {md_text(text, limit=2000)}")
         for q in f.promql:
             lines += ["", md_code(q)]
         lines.append("")
@@ -246,31 +248,6 @@ def _alerts(s: Snapshot) -> list[str]:
         lines.append(f"- ALERT {md_code(a.name)} [{severity}]{summary}{since}")
     lines.append("")
     return lines
-
-
-_SECONDS_KEYS = ("p50", "p90", "p99", "top_finite_bucket")
-_SHARE_WORDS = ("fraction", "utilization", "ratio", "share", "warning_at", "critical_at")
-
-
-def _evidence(value: object, key: str = "") -> str:
-    """An evidence value rounded as the screen shows it (seconds, %, /s by key name)."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if key.endswith("_seconds") or key in _SECONDS_KEYS:
-            return fmt.seconds(value)
-        if key.endswith("_per_s"):
-            return fmt.rate(value)
-        if any(word in key for word in _SHARE_WORDS) and 0 <= value <= 1:
-            return fmt.ratio(value)
-        return f"{value:.4g}"
-    if value is None:
-        return fmt.NA
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_evidence(v, key) for v in value) or "none"
-    if isinstance(value, dict):
-        return "; ".join(f"{k} {_evidence(v, str(k))}" for k, v in value.items())
-    return str(value)
 
 
 def _footer(s: Snapshot) -> list[str]:
@@ -292,9 +269,14 @@ def _footer(s: Snapshot) -> list[str]:
     return lines
 
 
+URL_LIMIT = 2000
+"""Longer than any real address: a source URL is shown whole, never cut."""
+
+
 def _source_targets(s: Snapshot) -> list[str]:
-    """The primary source's addresses (direct scrape lists every target)."""
-    return [u for u in (s.source.url or "").split(", ") if u]
+    """The primary source's addresses, each once (direct scrape lists every target;
+    the sources redact them before they reach the Snapshot)."""
+    return list(dict.fromkeys(u for u in (s.source.url or "").split(", ") if u))
 
 
 def _sources(s: Snapshot) -> list[str]:
@@ -302,18 +284,31 @@ def _sources(s: Snapshot) -> list[str]:
     targets = _source_targets(s)
     if len(targets) < 2:
         return []
-    return ["## Sources", "", *(f"- {md_text(t)}" for t in targets)]
+    return ["## Sources", "", *(f"- {md_text(t, URL_LIMIT)}" for t in targets)]
+
+
+def source_summary(s: Snapshot) -> str:
+    """``Prometheus at http://prom:9090``, ``18 scrape targets (listed under Sources)``,
+    ``scrape target http://pod:8000/metrics``: markdown, URLs whole."""
+    targets = _source_targets(s)
+    kind = s.source.kind
+    if kind == "prometheus":
+        return "Prometheus" + (f" at {md_text(targets[0], URL_LIMIT)}" if targets else "")
+    if kind.startswith("scrape"):
+        how = md_text(kind.removeprefix("scrape").strip(" ()"))
+        if len(targets) > 1:
+            return (
+                f"{len(targets)} scrape targets ({how + ', ' if how else ''}listed under Sources)"
+            )
+        where = f" {md_text(targets[0], URL_LIMIT)}" if targets else ": none"
+        return f"scrape target{where}" + (f" ({how})" if how else "")
+    where = ", ".join(targets)
+    return md_text(kind) + (f" {md_text(where, URL_LIMIT)}" if where else "")
 
 
 def render_markdown(s: Snapshot) -> str:
     """The whole Snapshot as markdown, ending in a newline."""
     when = datetime.fromtimestamp(s.taken_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    targets = _source_targets(s)
-    source = (
-        f"{s.source.kind} ({len(targets)} targets, listed under Sources)"
-        if len(targets) > 1
-        else s.source.kind + (f" {s.source.url}" if s.source.url else "")
-    )
     ns = f", namespace {md_text(s.namespace)}" if s.namespace else ""
     window = fmt.duration(float(s.window_seconds))
     lines = [
@@ -321,7 +316,7 @@ def render_markdown(s: Snapshot) -> str:
         "",
         *_verdict(verdict(s)),
         "",
-        f"Source: {md_text(source)}{ns}, preset {s.preset}, window {window}.",
+        f"Source: {source_summary(s)}{ns}, preset {s.preset}, window {window}.",
         "",
     ]
     for section in (

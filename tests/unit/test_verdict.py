@@ -151,7 +151,7 @@ def test_markdown_summarises_many_scrape_targets_and_rounds_evidence() -> None:
     urls = ", ".join(f"http://10.0.0.{i}:8000/metrics" for i in range(18))
     snap = dataclasses.replace(_incident(), source=SourceInfo("scrape", urls))
     md = render_markdown(snap)
-    assert "Source: scrape (18 targets, listed under Sources)" in md
+    assert "Source: 18 scrape targets (listed under Sources)" in md
     assert "## Sources" in md and "- http://10.0.0.17:8000/metrics" in md
     assert "fd_utilization`: 93.8 %" in md
     assert "0.9375" not in md
