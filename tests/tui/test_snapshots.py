@@ -12,7 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.tui.fixtures import ScriptedRefresher, sample_snapshot
-from tests.tui.helpers import make_app, wait_polls
+from tests.tui.helpers import make_app, settings_with, wait_polls
 
 SnapCompare = Callable[..., bool]
 
@@ -52,3 +52,10 @@ def test_stale_after_failure_160x50(snap_compare: SnapCompare) -> None:
 
     app = make_app(refresher)
     assert snap_compare(app, terminal_size=(160, 50), run_before=run_before)
+
+
+def test_dashboard_light_theme_160x50(snap_compare: SnapCompare) -> None:
+    """Charts follow the theme: in streamdash-light they are light, not black."""
+    refresher = ScriptedRefresher(sample_snapshot())
+    app = make_app(refresher, settings_with(theme="streamdash-light"))
+    assert snap_compare(app, terminal_size=(160, 50), run_before=_first_poll(refresher))
