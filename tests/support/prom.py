@@ -12,15 +12,15 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.support.process import free_port, start_until_ready, stop
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 PROMTOOL = Path("/usr/bin/promtool")
@@ -110,21 +110,6 @@ def openmetrics_text(
 # --------------------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no output)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def _config_yaml(
     scrape_targets: Sequence[str], scrape_interval: str, rule_files: Sequence[Path] = ()
 ) -> str:
@@ -156,7 +141,7 @@ class PrometheusServer:
         self.data_dir = data_dir
         self.extra_args = tuple(extra_args)
         self.log_file = workdir / "prometheus.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -175,41 +160,19 @@ class PrometheusServer:
             "--log.level=info",
             *self.extra_args,
         ]
-        with self.log_file.open("ab") as log:
-            self._proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise PrometheusError(
-                    f"prometheus exited with code {self._proc.returncode} before becoming "
-                    f"ready on {self.url}; output tail:\n{_tail(self.log_file)}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1.0) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise PrometheusError(
-            f"prometheus not ready on {self.url} within {READY_TIMEOUT_S:.0f} s; "
-            f"output tail:\n{_tail(self.log_file)}"
+        self._proc = start_until_ready(
+            args,
+            log_file=self.log_file,
+            ready_url=f"{self.url}/-/ready",
+            timeout_s=READY_TIMEOUT_S,
+            error=PrometheusError,
+            name="prometheus",
         )
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 10 s). Safe to call twice."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
     @property
     def running(self) -> bool:

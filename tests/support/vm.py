@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.support.prom import _free_port, _tail
+from tests.support.process import free_port, start_until_ready, stop
 
 VICTORIA_METRICS = Path("/usr/bin/victoria-metrics")
 READY_TIMEOUT_S = 30.0
@@ -52,7 +51,7 @@ class VictoriaMetricsServer:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.log_file = workdir / "victoria-metrics.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -66,37 +65,18 @@ class VictoriaMetricsServer:
             "-search.latencyOffset=0s",
             "-loggerLevel=WARN",
         ]
-        with self.log_file.open("ab") as log:
-            self._proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise VmError(
-                    f"victoria-metrics exited with code {self._proc.returncode}; "
-                    f"output tail:\n{_tail(self.log_file)}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1.0) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise VmError(f"victoria-metrics not ready on {self.url}:\n{_tail(self.log_file)}")
+        self._proc = start_until_ready(
+            args,
+            log_file=self.log_file,
+            ready_url=f"{self.url}/health",
+            timeout_s=READY_TIMEOUT_S,
+            error=VmError,
+            name="victoria-metrics",
+        )
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
     def import_series(self, series: Iterable[Series]) -> None:
         """Load ``series`` and flush them to searchable storage."""
