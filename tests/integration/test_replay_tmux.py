@@ -14,44 +14,21 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from streamdash.record.store import RecordingReader
+from tests.support.tmux import Tmux
 
 pytestmark = [pytest.mark.integration, pytest.mark.tmux]
 
-SESSION = f"streamdash-replay-{os.getpid()}"
+TMUX = Tmux(f"streamdash-replay-{os.getpid()}")
+SESSION = TMUX.session
+tmux, screen, wait_for, press = TMUX.run, TMUX.screen, TMUX.wait_for, TMUX.press
 REPO = Path(__file__).resolve().parents[2]
-
-
-def tmux(*args: str) -> str:
-    cmd = ["tmux", "-L", SESSION, "-f", "/dev/null", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-p", "-t", SESSION)
-
-
-def wait_for(predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = screen()
-        if predicate(text):
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"screen never showed {what}; last screen:\n{text}")
-
-
-def press(*keys: str) -> None:
-    for key in keys:
-        tmux("send-keys", "-t", SESSION, key)
-        time.sleep(0.15)
 
 
 def clock(at: float) -> str:

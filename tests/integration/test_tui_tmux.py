@@ -10,20 +10,22 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.test_snapshot_e2e import NS, _write_all
 from tests.support.prom import PrometheusServer, start_prometheus
+from tests.support.tmux import Tmux
 
 pytestmark = [pytest.mark.integration, pytest.mark.tmux]
 
-SESSION = f"streamdash-e2e-{os.getpid()}"
+TMUX = Tmux(f"streamdash-e2e-{os.getpid()}")
+SESSION = TMUX.session
+tmux, screen, wait_for, press = TMUX.run, TMUX.screen, TMUX.wait_for, TMUX.press
 
 
 @pytest.fixture(scope="module")
@@ -33,34 +35,6 @@ def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]
     server = start_prometheus(work, openmetrics=(work / "fleet.om").read_text())
     yield server
     server.stop()
-
-
-def tmux(*args: str) -> str:
-    """Run tmux on this test's own server (own socket, no user config)."""
-    cmd = ["tmux", "-L", SESSION, "-f", "/dev/null", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-    return out.stdout
-
-
-def screen() -> str:
-    return tmux("capture-pane", "-p", "-t", SESSION)
-
-
-def wait_for(predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = screen()
-        if predicate(text):
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"screen never showed {what}; last screen:\n{text}")
-
-
-def press(*keys: str) -> None:
-    for key in keys:
-        tmux("send-keys", "-t", SESSION, key)
-        time.sleep(0.15)
 
 
 @pytest.fixture
