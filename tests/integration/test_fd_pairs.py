@@ -17,11 +17,11 @@ import pytest
 from streamdash.core.build import build_snapshot
 from streamdash.core.lb import pod_ceiling
 from streamdash.presets import load_preset
-from streamdash.settings import PrometheusSettings, ScrapeTarget, Settings
-from streamdash.sources.prometheus import PrometheusSource
+from streamdash.settings import ScrapeTarget, Settings
 from streamdash.sources.scrape import ScrapeSource
 from tests.support.fleet import FleetSpec, fleet_series, main_pods
-from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
+from tests.support.prom import PrometheusServer
+from tests.support.promfleet import fetch_once, prometheus_settings, start_fleets_prometheus
 
 pytestmark = pytest.mark.integration
 
@@ -44,34 +44,19 @@ NOPROC = FleetSpec(
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    series: list[Any] = []
-    types: dict[str, str] = {}
-    for spec in (SIDE, NOPROC):
-        s, t = fleet_series(spec, END, duration_s=600, step_s=15)
-        series += s
-        types.update(t)
-    server = start_prometheus(
-        tmp_path_factory.mktemp("prom"), openmetrics=openmetrics_text(series, types)
-    )
+    work = tmp_path_factory.mktemp("prom")
+    server = start_fleets_prometheus(work, (SIDE, NOPROC), END)
     yield server
     server.stop()
 
 
 def _settings(url: str, namespace: str) -> Settings:
-    return Settings(
-        prometheus=PrometheusSettings(url=url, timeout_seconds=5.0),
-        preset=load_preset("vllm"),
-        namespace=namespace,
-    )
+    return prometheus_settings(url, namespace=namespace)
 
 
 def _snapshot(prom: PrometheusServer, namespace: str) -> Any:
     settings = _settings(prom.url, namespace)
-    source = PrometheusSource(settings)
-    try:
-        raw = source.fetch(WINDOW, with_history=False, now=END)
-    finally:
-        source.close()
+    raw = fetch_once(settings, WINDOW, END)
     assert raw.errors == ()
     return raw, build_snapshot(raw, settings)
 

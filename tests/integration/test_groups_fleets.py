@@ -9,9 +9,15 @@ group's selector; every finding names the right group and nowhere else.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +26,6 @@ from streamdash.core.build import build_snapshot
 from streamdash.core.snapshot import Snapshot
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
-from streamdash.sources.prometheus import PrometheusSource
 from tests.support.fleet import (
     OLD_ITL_METRIC,
     TRITON_METRIC,
@@ -31,6 +36,7 @@ from tests.support.fleet import (
     plan_fleet,
 )
 from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
+from tests.support.promfleet import fetch_once
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +71,7 @@ def _snapshot(prom: PrometheusServer, **overrides: Any) -> Snapshot:
     settings = Settings(
         prometheus=PrometheusSettings(url=prom.url, timeout_seconds=10.0), **overrides
     )
-    source = PrometheusSource(settings)
-    try:
-        raw = source.fetch(WINDOW, with_history=False, now=END)
-    finally:
-        source.close()
+    raw = fetch_once(settings, WINDOW, END)
     assert raw.errors == ()
     return build_snapshot(raw, settings)
 
@@ -202,3 +204,29 @@ def test_groups_in_json_and_markdown(prom: PrometheusServer) -> None:
     )
     single = replace(snap, groups=snap.groups[:1])
     assert "### p99 by group" not in render_markdown(single)
+
+
+def test_cli_model_flag_reaches_the_promql_prometheus_answers(
+    prom: PrometheusServer, tmp_path: Path
+) -> None:
+    """``streamdash snapshot --model mistral``: the numbers are Prometheus's own for
+    ``model_name="mistral"`` (8x slower than llama), and only mistral's pods are listed,
+    so the flag reached the queries Prometheus answered, not just the display."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("PROMETHEUS_URL")}
+    at = datetime.fromtimestamp(END, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    args = ["snapshot", "--prometheus-url", prom.url, "-n", "mix", "--at", at, "--format", "json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamdash", *args, "--model", "mistral"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    mistral = {p.pod for p in plan_fleet(MIX) if p.model_name == "mistral"}
+    assert {row["pod"] for row in doc["pods"]} == mistral
+    stream = "vllm:request_decode_time_seconds"
+    own = _p99(prom, stream, 'namespace="mix",model_name="mistral"')
+    llama = _p99(prom, stream, 'namespace="mix",model_name="llama"')
+    assert own is not None and llama is not None and own > 2 * llama
+    assert doc["latency"]["stream"]["p99"] == pytest.approx(own, rel=1e-9)
+    buckets = doc["queries"]["stream_buckets"]
+    assert 'model_name="mistral"' in buckets and "llama" not in buckets

@@ -5,17 +5,16 @@ app's series, cAdvisor and kube-state-metrics keeping ``namespace`` / ``pod``)."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.raw import RawAnswers
-from streamdash.presets import load_preset
-from streamdash.settings import PrometheusSettings, Settings
+from streamdash.settings import Settings
 from streamdash.sources.prometheus import PrometheusSource
-from tests.support.fleet import FleetSpec, fleet_series, main_pods
-from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
+from tests.support.fleet import FleetSpec, main_pods
+from tests.support.prom import PrometheusServer
+from tests.support.promfleet import fetch_once, prometheus_settings, start_fleets_prometheus
 
 pytestmark = pytest.mark.integration
 
@@ -34,22 +33,13 @@ TTFT = "vllm:time_to_first_token_seconds"
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    series: list[Any] = []
-    types: dict[str, str] = {}
-    for spec in (LEGACY, NORMAL):
-        s, t = fleet_series(spec, END, duration_s=600, step_s=15)
-        series += s
-        types.update(t)
-    server = start_prometheus(
-        tmp_path_factory.mktemp("prom"), openmetrics=openmetrics_text(series, types)
-    )
+    work = tmp_path_factory.mktemp("prom")
+    server = start_fleets_prometheus(work, (LEGACY, NORMAL), END)
     yield server
     server.stop()
 
 
-def _settings(url: str, **overrides: Any) -> Settings:
-    overrides.setdefault("preset", load_preset("vllm"))
-    return Settings(prometheus=PrometheusSettings(url=url, timeout_seconds=5.0), **overrides)
+_settings = prometheus_settings
 
 
 def _check_numbers(prom: PrometheusServer, raw: RawAnswers, settings: Settings) -> None:
@@ -103,20 +93,12 @@ def test_the_config_keys_give_the_same_numbers_without_a_probe(prom: PrometheusS
         namespace_label="kubernetes_namespace",
         pod_label="kubernetes_pod_name",
     )
-    source = PrometheusSource(settings)
-    try:
-        raw = source.fetch(WINDOW, with_history=False, now=END)
-    finally:
-        source.close()
+    raw = fetch_once(settings, WINDOW, END)
     assert raw.errors == () and not any("kubernetes_namespace" in n for n in raw.notes)
     _check_numbers(prom, raw, settings)
 
 
 def test_a_namespace_nobody_has_lists_the_ones_that_do(prom: PrometheusServer) -> None:
-    source = PrometheusSource(_settings(prom.url, namespace="nope"))
-    try:
-        raw = source.fetch(WINDOW, with_history=False, now=END)
-    finally:
-        source.close()
+    raw = fetch_once(_settings(prom.url, namespace="nope"), WINDOW, END)
     (note,) = [n for n in raw.notes if n.startswith("namespace 'nope'")]
     assert "kubernetes_namespace" in note and '"llm"' in note

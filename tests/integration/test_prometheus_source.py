@@ -31,6 +31,7 @@ from tests.support.fleet import (
     write_fleet_openmetrics,
 )
 from tests.support.prom import PrometheusServer, openmetrics_text, start_prometheus
+from tests.support.promfleet import prometheus_settings, start_fleets_prometheus
 
 pytestmark = pytest.mark.integration
 
@@ -52,23 +53,13 @@ ODD_MODEL = 'lla"ma\\x\ny'
 ODD = FleetSpec(pods=2, namespace="odd", model_name=ODD_MODEL, hpa=None, seed=3)
 
 
-def _settings(url: str, **overrides: Any) -> Settings:
-    prom = overrides.pop("prometheus", PrometheusSettings(url=url, timeout_seconds=5.0))
-    overrides.setdefault("preset", load_preset("vllm"))
-    return Settings(prometheus=prom, **overrides)
+_settings = prometheus_settings
 
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    series: list[Any] = []
-    types: dict[str, str] = {}
-    for spec in (BIG, SMALL, ODD):
-        s, t = fleet_series(spec, END, duration_s=600, step_s=15)
-        series += s
-        types.update(t)
-    server = start_prometheus(
-        tmp_path_factory.mktemp("prom"), openmetrics=openmetrics_text(series, types)
-    )
+    work = tmp_path_factory.mktemp("prom")
+    server = start_fleets_prometheus(work, (BIG, SMALL, ODD), END)
     yield server
     server.stop()
 

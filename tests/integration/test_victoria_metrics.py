@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -17,10 +18,10 @@ from streamdash.core.build import build_snapshot
 from streamdash.core.raw import RawAnswers
 from streamdash.core.snapshot import Snapshot
 from streamdash.presets import load_preset
-from streamdash.settings import PrometheusSettings, Settings
-from streamdash.sources.prometheus import PrometheusSource
+from streamdash.settings import Preset, PrometheusSettings, Settings
 from tests.support.fleet import FleetSpec, HpaSpec, fleet_series, main_pods
-from tests.support.vm import VictoriaMetricsServer, start_victoria_metrics
+from tests.support.promfleet import fetch_once
+from tests.support.vm import Series, VictoriaMetricsServer, start_victoria_metrics
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,8 @@ SPEC = FleetSpec(
     other_namespace="vm-staging",
     seed=41,
 )
+DOTTED = FleetSpec(pods=3, namespace="vmdot", other_model="mistral", hpa=None, seed=43)
+"""The same kind of fleet under Prometheus 3 UTF-8 names (``vllm.<x>``, dotted labels)."""
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetricsServ
     server = start_victoria_metrics(tmp_path_factory.mktemp("vm"))
     try:
         series, _ = fleet_series(SPEC, END, duration_s=900, step_s=15)
-        server.import_series(series)
+        server.import_series([*series, *_dotted_series(DOTTED)])
         yield server
     finally:
         server.stop()
@@ -61,11 +64,7 @@ def _snapshot(
         namespace=NS,
         selector=selector,
     )
-    source = PrometheusSource(settings)
-    try:
-        raw = source.fetch(WINDOW, with_history=False, now=END)
-    finally:
-        source.close()
+    raw = fetch_once(settings, WINDOW, END)
     return raw, build_snapshot(raw, settings)
 
 
@@ -125,3 +124,64 @@ def test_fds_cpu_and_autoscaler_equal_victoria_metrics_own_answers(
     assert [f.subject for f in snap.findings if f.id == "autoscaler-cpu-divergence"] == [
         "llama-serve"
     ]
+
+
+def _dotted(name: str) -> str:
+    return "vllm." + name.removeprefix("vllm:") if name.startswith("vllm:") else name
+
+
+def _dotted_series(spec: FleetSpec) -> list[Series]:
+    """``spec``'s fleet with every vLLM metric named ``vllm.<x>`` (a Prometheus 3 UTF-8
+    name) and a dotted ``gen_ai.request.model`` label beside ``model_name``."""
+    series, _ = fleet_series(spec, END, duration_s=900, step_s=15)
+    out: list[Series] = []
+    for name, labels, points in series:
+        extra = {"gen_ai.request.model": labels["model_name"]} if "model_name" in labels else {}
+        out.append((_dotted(name), {**labels, **extra}, points))
+    return out
+
+
+def _dotted_preset() -> Preset:
+    vllm = load_preset("vllm")
+    specs = {
+        kind: replace(
+            spec,
+            metric=_dotted(spec.metric or ""),
+            fallbacks=tuple(_dotted(f) for f in spec.fallbacks),
+        )
+        for kind in ("ttft", "stream", "itl", "e2e")
+        if (spec := vllm.histogram(kind))
+    }
+    return replace(vllm, in_flight=_dotted(vllm.in_flight or ""), **specs)
+
+
+def test_dotted_utf8_names_are_asked_in_a_form_victoria_metrics_reads(
+    vm: VictoriaMetricsServer,
+) -> None:
+    """Dotted metric names (and series carrying dotted labels) through every query a
+    refresh sends: VictoriaMetrics rejects ``{"name"}``, so the names must go as
+    ``{__name__="..."}``; the numbers equal VictoriaMetrics's own answers."""
+    settings = Settings(
+        prometheus=PrometheusSettings(url=vm.url, timeout_seconds=10.0),
+        preset=_dotted_preset(),
+        namespace=DOTTED.namespace,
+        model="llama",
+    )
+    raw = fetch_once(settings, WINDOW, END)
+    assert raw.errors == ()
+    snap = build_snapshot(raw, settings)
+    assert {p.pod for p in snap.pods} == set(main_pods(DOTTED))
+    sel = f'namespace="{DOTTED.namespace}",model_name="llama"'
+    for kind, metric in (
+        ("ttft", "vllm.time_to_first_token_seconds"),
+        ("stream", "vllm.request_decode_time_seconds"),
+    ):
+        rate = f'rate({{__name__="{metric}_bucket",{sel}}}[{WINDOW}s])'
+        for name, q in (("p50", 0.5), ("p99", 0.99)):
+            own = _one(vm, f"histogram_quantile({q}, sum by (le) ({rate}))")
+            assert getattr(snap.latency[kind], name) == pytest.approx(own, rel=1e-9), (kind, name)
+    in_flight = {p.pod: p.in_flight for p in snap.pods}
+    assert all(v is not None and v > 0 for v in in_flight.values()), in_flight
+    for part, text in raw.queries.items():
+        assert '{"vllm.' not in text, part
+    assert '__name__="vllm.request_decode_time_seconds_bucket"' in raw.queries["stream_buckets"]
