@@ -144,6 +144,24 @@ def _time_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
 
 
+def _output_flags(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...], metavar: str, help_text: str
+) -> None:
+    """``--format`` (the first of ``formats`` by default) and ``--output``."""
+    parser.add_argument("--format", choices=formats, default=formats[0])
+    parser.add_argument("--output", metavar=metavar, help=help_text)
+
+
+def _span_flag(parser: argparse.ArgumentParser) -> None:
+    """``--duration`` of a command that reads the sources once (snapshot, check, advise)."""
+    parser.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="DUR",
+        help="gather direct-scrape and LB rates over this span (default 10s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public so the README's usage can be checked against it)."""
     parser = argparse.ArgumentParser(
@@ -169,34 +187,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="only run the fleet; print endpoints")
     snap = sub.add_parser("snapshot", help="write one snapshot (markdown or JSON)")
     _common(snap)
-    snap.add_argument("--format", choices=("md", "json"), default="md")
-    snap.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    _output_flags(snap, ("md", "json"), "FILE", "write here instead of stdout")
     snap.add_argument(
         "--at",
         type=_at_time,
         metavar="TIME",
         help="that past instant from Prometheus: RFC 3339 (2026-12-01T02:14:00Z) or -15m",
     )
+    _span_flag(snap)
     check = sub.add_parser("check", help="print findings; exit 1 on a critical one")
     _common(check)
-    for headless in (snap, check):
-        headless.add_argument(
-            "--duration",
-            type=_duration,
-            metavar="DUR",
-            help="gather direct-scrape and LB rates over this span (default 10s)",
-        )
+    _span_flag(check)
     _time_commands(sub)
     adv = sub.add_parser("advise", help="write the rules and config the findings call for")
     _common(adv)
-    adv.add_argument("--format", choices=("md", "files"), default="md")
-    adv.add_argument("--output", metavar="DIR", help="write one file per artifact into DIR")
-    adv.add_argument(
-        "--duration",
-        type=_duration,
-        metavar="DUR",
-        help="gather direct-scrape and LB rates over this span (default 10s)",
-    )
+    _output_flags(adv, ("md", "files"), "DIR", "write one file per artifact into DIR")
+    _span_flag(adv)
     rules = sub.add_parser("rules", help="print recording rules for what a refresh asks")
     _common(rules)
     rules.add_argument(
