@@ -12,6 +12,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
@@ -30,6 +31,57 @@ class QueryCost:
     rows: int
     parse_s: float
     """``json.loads`` of the body."""
+    samples: int | None = None
+    """Prometheus's own count of the samples the query read (``stats=all`` ->
+    ``data.stats.samples.totalQueryableSamples``): deterministic, load-independent."""
+
+
+def ask(url: str, path: str, params: dict[str, str]) -> tuple[float, bytes, dict[str, Any]]:
+    """POST one query with ``stats=all``: (seconds to the last byte, body, parsed body).
+    RuntimeError when Prometheus answers an error."""
+    body = urllib.parse.urlencode({**params, "stats": "all"}).encode()
+    t0 = time.monotonic()
+    request = urllib.request.Request(f"{url}{path}", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
+        payload = resp.read()
+    server_s = time.monotonic() - t0
+    doc = json.loads(payload)
+    if doc.get("status") != "success":
+        raise RuntimeError(f"query failed: {doc.get('error')}: {params.get('query', '')[:200]}")
+    return server_s, payload, doc
+
+
+def samples_of(doc: dict[str, Any]) -> int | None:
+    """``totalQueryableSamples`` of a ``stats=all`` answer (None when absent)."""
+    value = doc.get("data", {}).get("stats", {}).get("samples", {}).get("totalQueryableSamples")
+    return int(value) if isinstance(value, int | float) else None
+
+
+def costs_of(
+    url: str, queries: dict[str, str], at: float, history_s: float, step: int
+) -> list[QueryCost]:
+    """Each of ``queries`` alone and in order, at ``at`` (``history``: the range query
+    over ``history_s`` at ``step``, aligned as the source aligns it)."""
+    out = []
+    for name, text in queries.items():
+        if name == "history":
+            end = (at // step) * step
+            path = "/api/v1/query_range"
+            params = {
+                "query": text,
+                "start": f"{end - history_s:.3f}",
+                "end": f"{end:.3f}",
+                "step": str(step),
+            }
+        else:
+            path, params = "/api/v1/query", {"query": text, "time": f"{at:.3f}"}
+        server_s, payload, _ = ask(url, path, params)
+        t0 = time.monotonic()
+        doc = json.loads(payload)
+        parse_s = time.monotonic() - t0
+        rows = len(doc.get("data", {}).get("result", []))
+        out.append(QueryCost(name, server_s, len(payload), rows, parse_s, samples_of(doc)))
+    return out
 
 
 def query_costs(url: str, namespace: str, window_s: int = 300) -> list[QueryCost]:
@@ -42,32 +94,8 @@ def query_costs(url: str, namespace: str, window_s: int = 300) -> list[QueryCost
         queries = source.queries(window_s, with_history=True)
     finally:
         source.close()
-    now = time.time()
     step = promql.history_step(settings.history_seconds)
-    out = []
-    for name, text in queries.items():
-        if name == "history":
-            path = "/api/v1/query_range"
-            params = {
-                "query": text,
-                "start": f"{now - settings.history_seconds:.3f}",
-                "end": f"{now:.3f}",
-                "step": str(step),
-            }
-        else:
-            path, params = "/api/v1/query", {"query": text, "time": f"{now:.3f}"}
-        body = urllib.parse.urlencode(params).encode()
-        t0 = time.monotonic()
-        request = urllib.request.Request(f"{url}{path}", data=body, method="POST")
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
-            payload = resp.read()
-        server_s = time.monotonic() - t0
-        t0 = time.monotonic()
-        doc = json.loads(payload)
-        parse_s = time.monotonic() - t0
-        rows = len(doc.get("data", {}).get("result", []))
-        out.append(QueryCost(name, server_s, len(payload), rows, parse_s))
-    return out
+    return costs_of(url, queries, time.time(), settings.history_seconds, step)
 
 
 def history_parts(url: str, namespace: str, window_s: int = 300) -> list[QueryCost]:

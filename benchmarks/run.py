@@ -1,9 +1,12 @@
-"""Run every benchmark: ``/work/venv/bin/python -m benchmarks.run [options]``.
+"""Run every benchmark: ``.venv/bin/python -m benchmarks.run [options]``.
 
-Builds (or reuses) a 5,000-pod and a 1,000-pod fleet in a real Prometheus, measures
-``streamdash snapshot`` against the one-query-at-a-time reference, counts requests
-per refresh, times the headless imports, then drives the real dashboard in tmux
-against the 1,000-pod fleet. Prints a markdown table and writes
+For each fleet of ``--pods`` (largest first; default 20,000, 5,000, 1,000, 100), builds
+(or reuses) it in a real Prometheus, measures ``streamdash snapshot`` against the
+one-query-at-a-time reference, counts requests per refresh and each query's cost
+(Prometheus's own samples count), then (``benchmarks.rules``, unless ``--no-rules``)
+backfills the recorded series of ``streamdash rules`` and compares a live refresh with
+a recorded one. Against the ``--tui-pods`` fleet it also times the headless imports
+and drives the real dashboard in tmux. Prints a markdown table and writes
 ``benchmarks/.work/results.json`` and ``results.md``. Exit 0 when every measurement ran
 (``--strict``: 1 when a goal is missed).
 """
@@ -23,16 +26,13 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import headless, tui
-from benchmarks.fleets import NAMESPACE, WORK, FleetBuild, ensure_fleet, serve
+from benchmarks import headless, rules, tui
+from benchmarks.fleets import NAMESPACE, WORK, build_for, ensure_fleet, serve
 from benchmarks.queries import history_parts, query_costs
 from benchmarks.report import Results, render
 
-FLEETS = {
-    5000: FleetBuild(pods=5000, future_s=600),
-    1000: FleetBuild(pods=1000, future_s=1500),
-}
-"""Pod count -> what to build. Both export all four vLLM histograms at a 30 s step."""
+LARGE_PODS = 5000
+"""Above this, ``--runs-large`` side-by-side runs (a 20,000-pod pass takes minutes)."""
 
 
 def log(message: str) -> None:
@@ -58,9 +58,16 @@ def machine() -> dict[str, str]:
     }
 
 
+def _runs(pods: int, args: argparse.Namespace) -> int:
+    return int(args.runs if pods <= LARGE_PODS else args.runs_large)
+
+
 def _phase_need_s(pods: int, tui_on: bool, args: argparse.Namespace) -> float:
     """How long the fleet's data must still cover now, for this phase (generous)."""
-    headless_s: float = 60 + args.runs * (10 if pods <= 1000 else 40)
+    runs = _runs(pods, args)
+    headless_s: float = 60 + runs * (10 if pods <= 1000 else 40 if pods <= LARGE_PODS else 150)
+    if args.rules:
+        headless_s += rules.NEED_S
     tui_s: float = 3 * 15 + args.still_seconds + args.cpu_seconds + args.idle_seconds + 60
     if not tui_on:
         tui_s = 0
@@ -72,8 +79,9 @@ def run(args: argparse.Namespace) -> Results:
         machine=machine(), runs=args.runs, started=time.time(), tui_pods=args.tui_pods
     )
     WORK.mkdir(parents=True, exist_ok=True)
-    for pods in args.pods:
-        build = FLEETS.get(pods) or FleetBuild(pods=pods, future_s=900)
+    for pods in sorted(args.pods, reverse=True):
+        build = build_for(pods)
+        runs = _runs(pods, args)
         tui_on = args.tui and pods == args.tui_pods
         need = _phase_need_s(pods, tui_on, args)
         if args.rebuild:
@@ -92,9 +100,9 @@ def run(args: argparse.Namespace) -> Results:
         }
         server = serve(fleet)
         try:
-            log(f"fleet {pods}: Prometheus on {server.url}; {args.runs} side-by-side runs")
+            log(f"fleet {pods}: Prometheus on {server.url}; {runs} side-by-side runs")
             cwd = fleet.workdir
-            sbs = headless.side_by_side(server, NAMESPACE, pods, args.runs, cwd)
+            sbs = headless.side_by_side(server, NAMESPACE, pods, runs, cwd)
             results.side_by_side[pods] = sbs
             log(
                 f"fleet {pods}: snapshot {sbs.snapshot_median:.2f} s, reference "
@@ -110,6 +118,11 @@ def run(args: argparse.Namespace) -> Results:
                 _tui(server, fleet.workdir / "tui", results, args)
         finally:
             server.stop()
+        if args.rules:
+            log(f"fleet {pods}: recording rules (backfilled), live vs recorded")
+            results.rules[pods] = rules.measure(
+                pods, runs, build, need_s=rules.NEED_S, side_by_side_runs=runs
+            )
     results.finished = time.time()
     return results
 
@@ -162,8 +175,19 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    p.add_argument("--pods", type=lambda s: [int(x) for x in s.split(",")], default=[5000, 1000])
+    p.add_argument(
+        "--pods",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[20000, 5000, 1000, 100],
+        help="fleet sizes, comma-separated (default 20000,5000,1000,100)",
+    )
     p.add_argument("--runs", type=int, default=5, help="side-by-side runs per fleet")
+    p.add_argument(
+        "--runs-large", type=int, default=1, help=f"side-by-side runs above {LARGE_PODS} pods"
+    )
+    p.add_argument(
+        "--no-rules", dest="rules", action="store_false", help="skip the recording-rules phase"
+    )
     p.add_argument("--tui-pods", type=int, default=1000, help="fleet the TUI runs against")
     p.add_argument("--no-tui", dest="tui", action="store_false")
     p.add_argument("--first-frame-runs", type=int, default=3)

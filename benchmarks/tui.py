@@ -34,7 +34,9 @@ FIRST_FRAME_TIMEOUT_S = 30.0
 POLL_S = 0.02
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-POD_RE = re.compile(r"llama-serve-[a-z0-9]{5}-[a-z0-9]{5}")
+POD_RE = re.compile(r"llama-serve-[a-z0-9]{5}-[a-z0-9]{5}|…[a-z0-9]{5}-[a-z0-9]{5}|…[a-z0-9]{5}\b")
+"""A pod name on screen: whole, or as the pods table shows it with the shared prefix
+elided (``…29v7s``)."""
 
 
 class Tmux:
