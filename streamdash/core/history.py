@@ -1,8 +1,11 @@
-"""History kept by the refresher itself when the source has none (direct scrape).
+"""Chart history kept across refreshes.
 
-Contract: ``append_point`` returns a new ``HistoryRaw`` with this snapshot's fleet
-TTFT p99, stream p99, replicas and CPU-implied replicas added at ``snapshot.taken_at``,
-and points older than ``keep_seconds`` dropped. Unknown values are kept as gaps (None).
+Contract: ``append_point`` (the refresher's own history, when the source has none:
+direct scrape) returns a new ``HistoryRaw`` with this snapshot's fleet TTFT p99, stream
+p99, replicas and CPU-implied replicas added at ``snapshot.taken_at``, and points older
+than ``keep_seconds`` dropped. Unknown values are kept as gaps (None). ``splice`` joins a
+range answer for the newest steps onto an earlier answer (Prometheus asked only for what
+it has not answered yet).
 """
 
 from __future__ import annotations
@@ -42,3 +45,16 @@ def append_point(
         points.append(SeriesPoint(snapshot.taken_at, value))
         series[name] = tuple(points)
     return HistoryRaw(series=series, step_seconds=step_seconds)
+
+
+def splice(old: HistoryRaw, new: HistoryRaw, new_from: float, oldest: float) -> HistoryRaw:
+    """``old``'s points in ``[oldest, new_from)`` followed by ``new``'s (which answered
+    ``[new_from, ...]``), for every series either has. A series ``new`` lacks keeps its
+    older points (it had no data in the new range: nothing to correct)."""
+    series: dict[str, tuple[SeriesPoint, ...]] = {}
+    for name in dict.fromkeys([*old.series, *new.series]):
+        kept = [p for p in old.series.get(name, ()) if oldest <= p.t < new_from]
+        fresh = [p for p in new.series.get(name, ()) if p.t >= max(new_from, oldest)]
+        if kept or fresh:
+            series[name] = (*kept, *fresh)
+    return HistoryRaw(series=series, step_seconds=new.step_seconds)

@@ -32,6 +32,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from streamdash import sanitise
+from streamdash.core.history import splice
 from streamdash.core.parts import HISTOGRAM_PARTS, QueryPart
 from streamdash.core.raw import (
     HISTOGRAM_KINDS,
@@ -59,6 +60,9 @@ PROBE = "recorded_probe"
 """The query name of the one probe for recorded series (first refresh of a window)."""
 _MAX_DETAIL = 240
 SKEW_RESEND_SECONDS = 2.0
+HISTORY_REASK_STEPS = 4
+"""How many of the newest chart steps an incremental history fetch asks again (their
+values can still change while late samples arrive); 4 x 15 s covers a 1 min lag."""
 """A clock skew (from ``Date``, 1 s resolution) from which queries use the server's."""
 
 
@@ -307,6 +311,8 @@ class PrometheusSource:
         """window -> hashes of the rules whose series exist (probed once per window)."""
         self.last_history_error: SourceError | None = None
         """Why the last ``fetch_pod_history`` returned None (None when it succeeded)."""
+        self._charts: _ChartCache | None = None
+        """The last chart history answered, to ask only for the steps after it."""
 
     def __repr__(self) -> str:
         return f"PrometheusSource(url={self.source_url!r})"
@@ -704,11 +710,22 @@ class PrometheusSource:
         history_s = self._settings.history_seconds
         step = promql.history_step(history_s)
         end = math.floor(at / step) * step
-        answer = self._query_range(text, end - history_s, end, step)
+        oldest = float(end - history_s)
+        start = oldest
+        cache = self._charts
+        if cache is not None and cache.key == (text, step, hpa_name) and oldest < cache.end <= end:
+            # asked before: only the steps after the last answer, plus a few again in
+            # case samples arrived late (scrape and rule lag) for the newest points
+            start = max(oldest, cache.end - HISTORY_REASK_STEPS * step)
+        answer = self._query_range(text, start, end, step)
         notes = tuple(self._scrub(f"history: Prometheus warning: {w}") for w in answer.warnings)
         if answer.error:
             return None, self._error("history", answer.error), notes
-        return _history(answer.result, step, hpa_name), None, notes
+        history = _history(answer.result, step, hpa_name)
+        if start > oldest and cache is not None:
+            history = splice(cache.history, history, start, oldest)
+        self._charts = _ChartCache((text, step, hpa_name), end, history)
+        return history, None, notes
 
     def _assemble(
         self,
@@ -821,6 +838,14 @@ class PrometheusSource:
         self._http.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+
+@dataclass(frozen=True)
+class _ChartCache:
+    key: tuple[str, int, str | None]
+    """(range query text, step, HPA) the history answered."""
+    end: float
+    history: HistoryRaw
 
 
 # --------------------------------------------------------------------------- parsing

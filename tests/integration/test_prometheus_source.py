@@ -21,6 +21,7 @@ from streamdash.core.build import build_snapshot
 from streamdash.core.raw import RawAnswers
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
+from streamdash.sources.prometheus import HISTORY_REASK_STEPS as REASK
 from streamdash.sources.prometheus import PrometheusSource
 from tests.support.fleet import (
     FleetSpec,
@@ -263,6 +264,38 @@ def test_history_series_and_cpu_implied_replicas(fetch: Callable[..., RawAnswers
     request = sum(raw.cpu_request_cores.values()) / len(raw.cpu_request_cores)
     assert series["cpu_implied_replicas"][-1].v == math.ceil(cpu / (request * 0.7))
     assert all(p.v is None or p.v > 0 for p in series["ttft_p99"])
+
+
+def test_chart_history_asks_only_the_new_steps_and_equals_a_full_answer(
+    prom: PrometheusServer,
+) -> None:
+    """A later chart fetch asks Prometheus for the steps since the last one (plus
+    ``HISTORY_REASK_STEPS`` again), and the spliced series equal a fresh full answer."""
+    settings = _settings(prom.url, namespace="llm", selector='model_name="llama"')
+    warm, cold = PrometheusSource(settings), PrometheusSource(settings)
+    asked: list[tuple[float, float]] = []
+    query_range = warm._query_range
+
+    def spy(text: str, start: float, end: float, step: int) -> Any:
+        asked.append((start, end))
+        return query_range(text, start, end, step)
+
+    warm._query_range = spy  # type: ignore[method-assign]
+    try:
+        for at in (END - 240, END - 120, END):
+            history, error, _ = warm.fetch_history(WINDOW, None, now=at)
+            assert error is None and history is not None
+        full, error, _ = cold.fetch_history(WINDOW, None, now=END)
+    finally:
+        warm.close()
+        cold.close()
+    assert full is not None and error is None
+    step = full.step_seconds
+    first, second, last = (math.floor(at / step) * step for at in (END - 240, END - 120, END))
+    assert asked[0] == (first - 3600, first)  # the first: the whole hour
+    assert asked[2] == (second - REASK * step, last)  # then only what is new
+    assert history.series == full.series
+    assert history.series["ttft_p99"] and history.series["replicas"]
 
 
 def test_pod_history(prom: PrometheusServer) -> None:
