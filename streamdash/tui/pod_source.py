@@ -70,16 +70,13 @@ def origin_line(result: PodHistory) -> str:
     history = result.history
     reach = span(history) if history is not None else None
     if result.origin == "none" or history is None:
-        return (
-            "No history for this pod: the source keeps no per-pod history and this "
-            "session has no snapshot with this pod yet."
-        )
+        return "No history: the source keeps none per pod, no kept snapshot has this pod."
     if reach is None:
         return "No value of this pod in its history (every point unknown)."
     what = "point" if result.origin == "source" else "snapshot"
     back = f"last {span_text(reach.seconds)}, {_points(reach.points, what)}"
     if result.origin == "session":
-        return f"This session's own recording: {back} (the source keeps none per pod)."
+        return f"This session's own recording: {back}."
     if result.origin == "recording":
         return f"From the recording: {back} up to the cursor."
     return f"From the source: {back}."

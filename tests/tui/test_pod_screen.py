@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -28,6 +31,7 @@ from tests.tui.fixtures import NOW, ScriptedRefresher, sample_history, sample_sn
 from tests.tui.helpers import make_app, settings_with, wait_polls, wait_until
 
 pytestmark = pytest.mark.anyio
+SnapCompare = Callable[..., bool]
 WORST = "llama-serve-7d9f-abcde"
 """The first (worst) pod of ``sample_snapshot``: the row Enter opens on the pods tab."""
 
@@ -120,7 +124,7 @@ async def test_a_pod_the_session_never_saw_says_so_and_draws_nothing() -> None:
         screen = app.screen
         assert isinstance(screen, PodScreen)
         await wait_until(pilot, lambda: screen.result is not None, "the pod's history")
-        assert "No history for this pod" in status(screen)
+        assert status(screen).startswith("No history: the source keeps none per pod")
         assert not any(charted(screen).values())
 
 
@@ -154,3 +158,26 @@ async def test_pods_table_marks_cadvisor_fd_counts() -> None:
         paired = PodRow("p", open_fds=40, max_fds=1024, fd_source="process")
         assert str(row_cells(counted, palette, Thresholds())[5]) == "40 cAdv"
         assert str(row_cells(paired, palette, Thresholds())[5]) == "40/1024"
+
+
+def _session_then_pod(refresher: ScriptedRefresher, polls: int) -> Callable[[Pilot[Any]], Any]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_polls(pilot, refresher, 1)
+        for count in range(2, polls + 1):
+            await pilot.press("r")
+            await wait_polls(pilot, refresher, count)
+        await pilot.press("2", "enter")
+        app = pilot.app
+        await wait_until(pilot, lambda: isinstance(app.screen, PodScreen), "pod screen")
+        screen = app.screen
+        assert isinstance(screen, PodScreen)
+        await wait_until(pilot, lambda: screen.result is not None, "the pod's history")
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
+def test_pod_screen_from_the_session(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    refresher = ScriptedRefresher(*fleet(6), history=None)
+    app = make_app(refresher, settings_with(preset=load_preset("vllm"), namespace="llm"))
+    assert snap_compare(app, terminal_size=size, run_before=_session_then_pod(refresher, 6))

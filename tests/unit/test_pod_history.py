@@ -102,10 +102,13 @@ def test_fetch_prefers_the_source_then_the_session_and_says_which() -> None:
     assert from_session.origin == "session"
     assert from_session.history is not None and len(from_session.history.series["open_fds"]) == 49
     line = origin_line(from_session)
-    assert line.startswith("This session's own recording: last 4 min, 49 snapshots")
+    assert line.startswith("This session's own recording: last 4 min, 49 snapshots.")
     nothing = history_fetch(Source(None), session)("zz", 300)
     assert nothing == PodHistory(None, "none")
-    assert "no snapshot with this pod" in origin_line(nothing)
+    assert origin_line(nothing) == (
+        "No history: the source keeps none per pod, no kept snapshot has this pod."
+    )
+    assert len(origin_line(nothing)) < 80
 
 
 def test_span_text_reads_as_a_person_says_it() -> None:
