@@ -166,6 +166,10 @@ def window_baseline(chain: Sequence[Scrape], cur: Scrape) -> Scrape | None:
 MAX_CHECKPOINTS = 16
 """Scrapes kept per target, spread over the window: memory is bounded by
 ``(MAX_CHECKPOINTS + 2) × series`` numbers per target whatever window ÷ refresh is."""
+MAX_RETAINED = 4 * MAX_CHECKPOINTS
+"""The bound once the window has changed: checkpoints are kept over the longest window
+used this session (cycling ``w`` to 1m and back to 5m keeps the 5m baseline), at most
+this many (``(MAX_RETAINED + 2) × series`` numbers per target)."""
 
 
 class Retained:
@@ -175,11 +179,16 @@ class Retained:
     counter rule, applied scrape to scrape, so no reset is missed); only checkpoints of
     those totals at least ``window / MAX_CHECKPOINTS`` apart are kept. The baseline is
     the oldest checkpoint within the window: rates span the window to within
-    ``1 / MAX_CHECKPOINTS`` of it. A series missing from a scrape loses its checkpoints
-    (no rate until it has history again), as with a chain of full scrapes.
+    ``1 / MAX_CHECKPOINTS`` of it. Checkpoints older than the window are kept while a
+    longer window was used this session (``MAX_RETAINED`` at most), so a shorter window
+    for a while does not cost the longer one its baseline. A series missing from a
+    scrape loses its checkpoints (no rate until it has history again), as with a chain
+    of full scrapes.
     """
 
     def __init__(self, first: Scrape) -> None:
+        self.longest = 0.0
+        """The longest window asked so far (seconds)."""
         self.last = first
         self.offsets: dict[str, dict[LabelSet, float]] = {}
         self.checkpoints: deque[Scrape] = deque([Scrape(first.at, _copy(first.samples))])
@@ -210,9 +219,13 @@ class Retained:
                 if labels not in now:
                     self._forget(name, labels)
         points = self.checkpoints
-        while len(points) > 1 and cur.at - points[0].at > window_seconds:
+        self.longest = max(self.longest, window_seconds)
+        while len(points) > 1 and (
+            cur.at - points[0].at > self.longest or len(points) > MAX_RETAINED
+        ):
             points.popleft()
-        base = points[0]
+        # the oldest within this window; the newest when even it is older (slow refresh)
+        base = next((p for p in points if cur.at - p.at <= window_seconds), points[-1])
         baseline: dict[str, dict[LabelSet, float]] = {}
         for name, series in cur.samples.items():
             then = base.samples.get(name, {})

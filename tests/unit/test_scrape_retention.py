@@ -8,7 +8,13 @@ import random
 
 import pytest
 
-from streamdash.sources.scrape import MAX_CHECKPOINTS, Retained, Scrape, window_baseline
+from streamdash.sources.scrape import (
+    MAX_CHECKPOINTS,
+    MAX_RETAINED,
+    Retained,
+    Scrape,
+    window_baseline,
+)
 
 WINDOW = 300
 KEY = (("pod", "a"),)
@@ -58,3 +64,25 @@ def test_refresh_slower_than_the_window_uses_the_previous_scrape() -> None:
     assert first is not None and first.at == 0 and first.samples["c_total"][KEY] == 1
     second = kept.advance(c, WINDOW)  # reset: 2 counted from 0
     assert second is not None and second.at == 400 and second.samples["c_total"][KEY] == 0
+
+
+def test_a_short_window_for_a_while_keeps_the_long_windows_baseline() -> None:
+    """``w`` cycled 5m -> 1m -> 5m: back at 5m the rates span (almost) 5 min at once, and
+    every baseline still equals the full chain's; memory stays bounded."""
+    scrapes = _scrapes(1200)
+    kept = Retained(scrapes[0])
+    chain = [scrapes[0]]
+    for cur in scrapes[1:]:
+        i = int(cur.at)
+        window = 60 if 600 <= i < 660 else WINDOW  # a minute at 1m, then 5m again
+        base = kept.advance(cur, window)
+        assert base is not None and cur.at - base.at <= window
+        assert len(kept.checkpoints) <= MAX_RETAINED + 1
+        if i >= 660:  # back at 5m: no warm-up, the 5 min baseline was kept
+            assert cur.at - base.at >= WINDOW * (1 - 1 / MAX_CHECKPOINTS) - 1
+        since = [s for s in chain if s.at >= base.at]
+        expected = window_baseline(since, cur)
+        assert expected is not None
+        for labels, value in expected.samples["c_total"].items():
+            assert base.samples["c_total"][labels] == pytest.approx(value, rel=1e-9, abs=1e-9)
+        chain.append(cur)
