@@ -4,7 +4,7 @@ Usage: python scripts/screenshots.py [OUTPUT_DIR]
 Starts the embedded demo fleet (scenario ``incident``) on loopback, refreshes it with the
 ordinary direct-scrape and HAProxy sources for about a minute so the charts have a
 history, then renders that real Snapshot: every panel and every theme at 160×50, the
-dashboard at 80×24, and the detail and help screens. Look at them with
+dashboard at 80×24 in every theme, and the detail and help screens. Look at them with
 ``rsvg-convert x.svg -o x.png``.
 """
 
@@ -105,6 +105,8 @@ async def main(out: Path) -> None:
     for number, panel in enumerate(("latency", "pods", "autoscaler", "lb", "findings"), 1):
         await shoot(out / f"panel-{panel}-80x24.svg", (80, 24), keys=[str(number)])
     await shoot(out / "dashboard-80x24.svg", (80, 24))
+    for theme in THEMES[1:]:  # the default theme's 80x24 is dashboard-80x24.svg
+        await shoot(out / f"dashboard-{theme}-80x24.svg", (80, 24), theme=theme)
     await shoot(out / "pod-detail-160x50.svg", wide, keys=["2", "enter"])
     await shoot(out / "finding-detail-160x50.svg", wide, keys=["5", "enter"])
     await shoot(out / "help-160x50.svg", wide, keys=["question_mark"])
