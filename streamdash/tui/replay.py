@@ -10,19 +10,23 @@ cursor's snapshot so ages read as they did when it was recorded.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import BindingType
 from textual.timer import Timer
 
+from streamdash import format as fmt
 from streamdash.core.timeline import HasFindings, nearest_index
 from streamdash.record.replay import Replay, ReplayRefresher, clock_target
 from streamdash.settings import Settings
 from streamdash.tui.app import StreamdashApp
-from streamdash.tui.bindings import REPLAY_BINDINGS
+from streamdash.tui.bindings import REPLAY_BINDINGS, window_label
 from streamdash.tui.screens.goto import GotoScreen
 from streamdash.tui.screens.timeline import clock
+from streamdash.tui.status import age_text
 
 SPEEDS = (1.0, 10.0)
 PLAY_TICK_SECONDS = 0.25
@@ -33,6 +37,25 @@ def cursor_text(at: float, index: int, total: int, playing: bool, speed: float) 
     text = Text(f" recorded {clock(at)} · {index + 1}/{total} ", "bold reverse")
     if playing:
         text.append(f" ▶ {speed:g}× ", style="bold")
+    return text
+
+
+def recorded_every(times: Sequence[float]) -> float | None:
+    """The recording's interval: the median gap between its snapshots (None for one)."""
+    gaps = sorted(b - a for a, b in pairwise(times))
+    return gaps[len(gaps) // 2] if gaps else None
+
+
+def interval_text(times: Sequence[float], index: int) -> str:
+    """``recorded every 30 s``, and the gap before this snapshot when it is a hole
+    (over twice the interval): the header states the recording's time, not the live
+    refresh interval."""
+    every = recorded_every(times)
+    if every is None:
+        return "one recorded snapshot"
+    text = f"recorded every {fmt.seconds(every)}"
+    if index > 0 and times[index] - times[index - 1] > 2 * every:
+        text += f", {age_text(times[index] - times[index - 1])} after the one before"
     return text
 
 
@@ -63,6 +86,21 @@ class ReplayApp(StreamdashApp):
         shown = self.snapshot.taken_at if self.snapshot is not None else replay.at
         index = nearest_index(replay.times, shown)
         return cursor_text(replay.times[index], index, len(replay), self.playing, self.speed)
+
+    def header_text(self, now: float, is_degraded: bool = False) -> Text:
+        """The cursor, data age, the recording's window and interval, namespace, file
+        (pause, failure and degraded do not apply: the cursor says where replay is)."""
+        snap = self.snapshot
+        namespace = self.settings.namespace or (snap.namespace if snap else None)
+        shown = snap.taken_at if snap is not None else self.replay.at
+        index = nearest_index(self.replay.times, shown)
+        text = self.mode_text() or Text()
+        text.append(f" │ data {age_text(now - snap.taken_at) if snap else fmt.NA} old")
+        text.append(f" │ window {window_label(self.window_seconds)}")
+        text.append(f" │ {interval_text(self.replay.times, index)}")
+        text.append(f" │ ns {fmt.safe_label(namespace, 60) if namespace else 'all'}")
+        text.append(f" │ {self.description or 'opening…'}")
+        return text
 
     def note_snapshot(self, snapshot: object) -> None:
         """Replayed snapshots are the recording: the session keeps none of them."""

@@ -110,6 +110,24 @@ async def test_replay_keys_move_the_cursor_and_the_header_says_where(tmp_path: P
     assert "5 of 5" in export.read_text()
 
 
+async def test_replay_header_states_the_recordings_interval_not_the_refresh(
+    tmp_path: Path,
+) -> None:
+    snaps = night(4, step=30.0)
+    snaps.append(replace(snaps[-1], taken_at=snaps[-1].taken_at + 600))  # a 10 min hole
+    app = replay_app(snaps, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: "1/5" in header(app), "the first frame")
+        assert "recorded every 30 s" in header(app)
+        assert "every 5 s" not in header(app)  # the live refresh interval
+        assert "after the one before" not in header(app)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*clock(snaps[-1].taken_at), "enter")
+        await wait_until(pilot, lambda: "5/5" in header(app), "the frame after the hole")
+        assert "recorded every 30 s, 600 s after the one before" in header(app)
+
+
 async def test_play_at_10x_walks_the_recording_to_its_end(tmp_path: Path) -> None:
     app = replay_app(night(4, step=1.0), tmp_path)
     async with app.run_test(size=(160, 50)) as pilot:
