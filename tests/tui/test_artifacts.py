@@ -73,6 +73,7 @@ async def test_alerts_show_in_the_findings_panel_marked_alert() -> None:
         table = panel.query_one(NavTable)
         await wait_until(pilot, lambda: table.row_count == 5, "alert row")
         cells = [str(c) for c in table.get_row_at(4)]
-        assert cells[0] == "ALERT" and cells[1] == "StreamdashTTFTBudgetBurnFast"
+        assert cells[0] == "ALERT" and cells[1] == "StreamdashT…"  # cut to the column
+        assert "[alert critical] StreamdashTTFTBudgetBurnFast: TTFT" in cells[2]
         assert "[bold]SLO[/bold]" in cells[2]  # label text is data, not markup
         assert "1 alerts firing" in str(panel.border_title)

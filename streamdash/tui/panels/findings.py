@@ -1,7 +1,8 @@
 """Findings panel: every finding worst first, severity-coloured; Enter shows evidence.
 
 Below the table: the refresh's source errors and notes. Summaries may embed label
-values, so everything is plain ``Text``.
+values, so everything is plain ``Text``. ``y`` copies the selected finding's PromQL and
+advice to the clipboard (OSC 52: works over SSH and through tmux).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
@@ -25,16 +26,57 @@ from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.table import NavTable
 from streamdash.tui.textgrid import frozen, lines
 
-SUBJECT_WIDTH = 16
-"""Subjects longer than this wrap (the summary names the subject too)."""
+SUBJECT_WIDTH = 12
+"""Subjects longer than this are cut with an ellipsis (the summary names the subject
+too, and the detail screen shows it whole): the summary gets the width."""
 MIN_SUMMARY_WIDTH = 24
+
+FINDINGS_BINDINGS: list[Binding] = [
+    Binding("a", "artifacts", "Artifacts", id="findings_artifacts"),
+    Binding("y", "copy_finding", "Copy PromQL / advice", id="findings_copy"),
+]
+"""On the findings table (listed in help)."""
+
+
+def clipboard_text(finding: Finding) -> str:
+    """What ``y`` copies: a comment line naming the finding, the advice as a comment,
+    then each PromQL query (``#`` starts a comment in PromQL, so it pastes as is)."""
+    out = [f"# {finding.id} · {finding.subject}: {finding.summary}"]
+    if finding.advice:
+        out.append(f"# Advice: {finding.advice}")
+    out.extend(finding.promql)
+    return "\n".join(out) + "\n"
+
+
+def copied_note(finding: Finding) -> str:
+    """The notification after ``y``: what went to the clipboard."""
+    what = []
+    if finding.promql:
+        count = len(finding.promql)
+        what.append(f"{count} PromQL quer{'y' if count == 1 else 'ies'}")
+    if finding.advice:
+        what.append("the advice")
+    return f"copied {' and '.join(what) or 'the summary'} of {finding.id} (OSC 52)"
+
+
+def copy_finding(app: App[object], finding: Finding) -> None:
+    """Put ``clipboard_text(finding)`` on the clipboard (Textual writes OSC 52) and say so."""
+    app.copy_to_clipboard(clipboard_text(finding))
+    app.notify(fmt.safe_label(copied_note(finding), 200), title="Clipboard", markup=False)
+
+
+def _subject(text: str) -> Text:
+    label = fmt.safe_label(text, 40)
+    if len(label) > SUBJECT_WIDTH:
+        label = label[: SUBJECT_WIDTH - 1] + "…"
+    return Text(label)
 
 
 def finding_cells(finding: Finding, palette: Palette) -> list[Text]:
     style = palette.severity(finding.severity)
     return [
         Text(finding.severity.upper(), style=style),
-        Text(fmt.safe_label(finding.subject, 40)),
+        _subject(finding.subject),
         Text(fmt.safe_label(finding.summary, 400)),
     ]
 
@@ -43,10 +85,12 @@ def alert_cells(alert: AlertRaw, palette: Palette) -> list[Text]:
     """An Alertmanager alert as a findings row, marked ALERT (it is not our finding)."""
     style = palette.severity(alert.severity or "info")
     summary = Text(f"[alert {fmt.safe_label(alert.severity or 'no severity', 20)}] ")
-    summary.append(fmt.safe_label(alert.summary or alert.name, 400))
+    summary.append(fmt.safe_label(alert.name, 80))  # the subject column cuts it
+    if alert.summary:
+        summary.append(f": {fmt.safe_label(alert.summary, 400)}")
     return [
         Text("ALERT", style=style),
-        Text(fmt.safe_label(alert.name, 40)),
+        _subject(alert.name),
         summary,
     ]
 
@@ -68,9 +112,7 @@ def errors_view(snapshot: Snapshot, palette: Palette) -> Text:
 class FindingsPanel(Panel):
     PANEL = "findings"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "artifacts", "Artifacts", id="findings_artifacts"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*FINDINGS_BINDINGS]
 
     class FindingChosen(Message):
         def __init__(self, finding: Finding) -> None:
@@ -84,10 +126,25 @@ class FindingsPanel(Panel):
             super().__init__()
             self.finding = finding
 
-    def action_artifacts(self) -> None:
+    @property
+    def selected(self) -> Finding | None:
+        """The finding under the cursor (None on an alert row or an empty table)."""
         row = self.query_one(NavTable).cursor_row
         if self.snapshot is not None and 0 <= row < len(self.snapshot.findings):
-            self.post_message(self.ArtifactsChosen(self.snapshot.findings[row]))
+            return self.snapshot.findings[row]
+        return None
+
+    def action_artifacts(self) -> None:
+        finding = self.selected
+        if finding is not None:
+            self.post_message(self.ArtifactsChosen(finding))
+        else:
+            self.app.bell()
+
+    def action_copy_finding(self) -> None:
+        finding = self.selected
+        if finding is not None:
+            copy_finding(self.app, finding)
         else:
             self.app.bell()
 
@@ -98,6 +155,9 @@ class FindingsPanel(Panel):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one(NavTable)
+        # The cursor row keeps its severity colour (the cursor's CSS sets only the
+        # background and an underline, see app.tcss).
+        table.cursor_foreground_priority = "renderable"
         table.add_column("severity", key="severity")
         table.add_column("subject", key="subject", width=SUBJECT_WIDTH)
         table.add_column("summary", key="summary", width=self._summary_width())
@@ -107,8 +167,10 @@ class FindingsPanel(Panel):
         return self.query_one(NavTable)
 
     def _summary_width(self) -> int:
-        """What is left of the panel for the summary column (it wraps there)."""
-        return max(MIN_SUMMARY_WIDTH, self.size.width - len("CRITICAL") - SUBJECT_WIDTH - 10)
+        """What is left of the panel for the summary column (it wraps there): the
+        content width less the other two columns, each column's 2 cells of padding and
+        the 2-cell scrollbar."""
+        return max(MIN_SUMMARY_WIDTH, self.size.width - len("CRITICAL") - SUBJECT_WIDTH - 8)
 
     def on_resize(self) -> None:
         if self.size.width != getattr(self, "_width", None):

@@ -1,4 +1,7 @@
-"""Finding detail: severity, summary, evidence, the PromQL behind it, and the advice."""
+"""Finding detail: severity, summary, evidence, the PromQL behind it, and the advice.
+
+``y`` copies the PromQL and advice (OSC 52), ``a`` opens the finding's artifacts.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from streamdash.advise.model import Artifact
 from streamdash.core.snapshot import Finding
 from streamdash.tui.bindings import DETAIL_BINDINGS
 from streamdash.tui.palette import palette_from
+from streamdash.tui.panels.findings import copy_finding
 from streamdash.tui.verdict import VerdictLine
 
 
@@ -35,6 +39,13 @@ def evidence_value(value: object) -> str:
     return str(value)
 
 
+FINDING_BINDINGS: list[Binding] = [
+    Binding("a", "artifacts", "Artifacts", id="finding_artifacts"),
+    Binding("y", "copy_finding", "Copy PromQL / advice", id="finding_copy"),
+]
+"""On the finding detail screen (listed in help)."""
+
+
 class DetailBody(VerticalScroll, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[1:]]
 
@@ -42,10 +53,7 @@ class DetailBody(VerticalScroll, can_focus=True):
 class FindingScreen(Screen[None]):
     """One finding in full. Escape goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *DETAIL_BINDINGS[:1],
-        Binding("a", "artifacts", "Artifacts", id="finding_artifacts"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_BINDINGS[:1], *FINDING_BINDINGS]
 
     def __init__(
         self,
@@ -105,6 +113,9 @@ class FindingScreen(Screen[None]):
     def action_artifacts(self) -> None:
         if self.open_artifacts is not None:
             self.open_artifacts(self.finding)
+
+    def action_copy_finding(self) -> None:
+        copy_finding(self.app, self.finding)
 
     def action_close(self) -> None:
         self.dismiss(None)
