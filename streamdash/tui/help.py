@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from streamdash.tui.bindings import (
     APP_BINDINGS,
+    CLEAR_FILTER,
     DASHBOARD_BINDINGS,
     DETAIL_BINDINGS,
     FIXED_KEYS,
@@ -30,9 +31,9 @@ from streamdash.tui.bindings import (
 from streamdash.tui.panels.findings import FINDINGS_BINDINGS
 from streamdash.tui.panels.pods import FilterInput
 from streamdash.tui.panels.rowgrid import RowGrid
-from streamdash.tui.screens.artifacts import ARTIFACT_BINDINGS
 from streamdash.tui.screens.finding import FINDING_BINDINGS
 from streamdash.tui.screens.goto import GotoScreen
+from streamdash.tui.screens.keys import ARTIFACT_BINDINGS
 
 HELP_CLOSE = Binding("escape,q,question_mark", "dismiss_help", "Close", show=False, id="help_close")
 
@@ -45,7 +46,7 @@ def _bindings(declared: Iterable[BindingType], besides: Iterable[Binding] = ()) 
 
 SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Anywhere", [*APP_BINDINGS, QUIT_ON_CTRL_C]),
-    ("Dashboard", DASHBOARD_BINDINGS),
+    ("Dashboard", [*DASHBOARD_BINDINGS, CLEAR_FILTER]),
     ("History", TIME_BINDINGS),
     ("Replay (streamdash replay)", REPLAY_BINDINGS),
     ("Pods and findings tables", TABLE_BINDINGS),

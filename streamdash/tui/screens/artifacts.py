@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -27,12 +27,7 @@ from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.settings import Settings
 from streamdash.tui.bindings import DETAIL_BINDINGS
 from streamdash.tui.palette import palette_from
-
-ARTIFACT_BINDINGS: list[Binding] = [
-    Binding("n", "step(1)", "Next artifact", id="artifact_next"),
-    Binding("N", "step(-1)", "Previous artifact", id="artifact_previous"),
-    Binding("y", "copy", "Copy artifact", id="artifact_copy"),
-]
+from streamdash.tui.screens.keys import ARTIFACT_BINDINGS
 
 
 def quick_advice(snapshot: Snapshot, settings: Settings) -> Advice:
