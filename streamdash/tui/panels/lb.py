@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from streamdash import format as fmt
 from streamdash.core.raw import LbBackendRaw
-from streamdash.core.snapshot import Capacity, Snapshot
+from streamdash.core.snapshot import Capacity, Finding, Snapshot
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.latency import ScrollBody
@@ -68,12 +68,22 @@ def _shared_prefix(names: list[str]) -> str:
     return prefix if len(prefix) >= 8 else ""
 
 
-def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Text:
-    """One aligned row per LB server; counters as ``total (rate)``.
+def _moving(rate: float | None, style: str) -> str:
+    """``style`` while a counter moves (rate > 0); plain when still or unknown."""
+    return style if rate is not None and rate > 0 else ""
+
+
+def backends_table(
+    backends: tuple[LbBackendRaw, ...], palette: Palette, cut_style: str | None = None
+) -> Text:
+    """One aligned row per LB server; counters as ``total (rate)``. Aborts, timeouts and
+    resets that move (rate > 0) take ``cut_style`` (the severity of the snapshot's
+    ``lb-disconnects`` finding; warning without one); retries take warning.
 
     To fit 80 columns: the LB and backend names move to a caption when every row shares
     them, and counters no row reports are named in a caption instead of a column of n/a.
     """
+    cut = cut_style or palette.warning
     rows: list[list[Text]] = []
     for b in backends:
         near_limit = (
@@ -90,14 +100,20 @@ def backends_table(backends: tuple[LbBackendRaw, ...], palette: Palette) -> Text
                 Text(fmt.count(b.current), style=palette.warning if near_limit else ""),
                 Text(fmt.count(b.maximum)),
                 Text(fmt.count(b.limit)),
-                Text(_counter(b.client_aborts, b.client_aborts_rate)),
-                Text(_counter(b.server_aborts, b.server_aborts_rate)),
                 Text(
-                    _counter(b.timeouts, b.timeouts_rate),
-                    style=palette.warning if (b.timeouts_rate or 0) > 0 else "",
+                    _counter(b.client_aborts, b.client_aborts_rate),
+                    style=_moving(b.client_aborts_rate, cut),
                 ),
-                Text(_counter(b.retries, b.retries_rate)),
-                Text(_counter(b.resets, b.resets_rate)),
+                Text(
+                    _counter(b.server_aborts, b.server_aborts_rate),
+                    style=_moving(b.server_aborts_rate, cut),
+                ),
+                Text(_counter(b.timeouts, b.timeouts_rate), style=_moving(b.timeouts_rate, cut)),
+                Text(
+                    _counter(b.retries, b.retries_rate),
+                    style=_moving(b.retries_rate, palette.warning),
+                ),
+                Text(_counter(b.resets, b.resets_rate), style=_moving(b.resets_rate, cut)),
             ]
         )
     header = list(BACKEND_HEADER)
@@ -156,8 +172,48 @@ def capacity_text(capacity: Capacity, palette: Palette) -> Text:
     return text
 
 
+def _timeout_findings(snapshot: Snapshot) -> dict[tuple[str, str], Finding]:
+    """(LB, setting) -> the core's ``lb-idle-timeout`` finding about it (the view does
+    not judge timeouts itself)."""
+    out: dict[tuple[str, str], Finding] = {}
+    for f in snapshot.findings:
+        lb, setting = f.evidence.get("lb"), f.evidence.get("setting")
+        if f.id == "lb-idle-timeout" and isinstance(lb, str) and isinstance(setting, str):
+            out.setdefault((lb, setting), f)
+    return out
+
+
+def timeouts_text(snapshot: Snapshot, palette: Palette) -> list[Text]:
+    """The timeouts that can cut a stream, first: each in the severity of the finding
+    that judges it (plain when none does), with that finding's summary under it."""
+    lb = snapshot.load_balancer
+    parts = [_title("Timeouts that can cut a stream")]
+    if not lb.timeouts:
+        parts.append(Text("none reported", style=palette.muted))
+        return parts
+    judged = _timeout_findings(snapshot)
+    said: set[tuple[str, str]] = set()
+    for t in lb.timeouts:
+        scope = f" [{fmt.safe_label(t.scope, 60)}]" if t.scope else ""
+        finding = judged.get((t.lb, t.name))
+        style = palette.severity(finding.severity) if finding else ""
+        line = Text(
+            f"{fmt.safe_label(t.lb, 40)}: {fmt.safe_label(t.name, 60)}"
+            f"{scope} = {fmt.seconds(t.seconds)}",
+            style=style,
+        )
+        if finding is not None and (t.lb, t.name) not in said:
+            said.add((t.lb, t.name))
+            line.append(f"  {finding.severity}: ", style=style)
+            line.append(fmt.safe_label(finding.summary, 400), style=palette.muted)
+        parts.append(line)
+    return parts
+
+
 def lb_view(snapshot: Snapshot, palette: Palette) -> Text:
-    """Everything the panel shows, as plain-text renderables."""
+    """Everything the panel shows, as plain-text renderables: the stream-cutting timeouts
+    first (what an on-call engineer needs above the fold), then backends, frontends,
+    capacity and the sources."""
     lb = snapshot.load_balancer
     parts: list[Text] = []
     configured = bool(lb.sources or lb.backends or lb.frontends or lb.timeouts)
@@ -166,36 +222,34 @@ def lb_view(snapshot: Snapshot, palette: Palette) -> Text:
         parts.append(Text("No load balancer configured.", style=palette.warning))
         parts.append(Text(f"Configured source: {snapshot.source.kind}{url}."))
         parts.append(Text(HOW_TO_ADD, style=palette.muted))
-    else:
-        if lb.sources:
-            parts.append(Text("Sources: " + ", ".join(fmt.safe_label(s) for s in lb.sources)))
-        if lb.backends:
-            parts.append(_title("Backends"))
-            parts.append(backends_table(lb.backends, palette))
-        if lb.frontends:
-            parts.append(_title("Frontends"))
-            for f in lb.frontends:
-                parts.append(
-                    Text(
-                        f"{fmt.safe_label(f.lb, 40)} ({f.kind}): active {fmt.count(f.active)}, "
-                        f"reading {fmt.count(f.reading)}, writing {fmt.count(f.writing)}, "
-                        f"waiting {fmt.count(f.waiting)}, accepted {fmt.count(f.accepted)}, "
-                        f"handled {fmt.count(f.handled)}, requests {fmt.count(f.requests)}"
-                    )
+        parts.append(capacity_text(snapshot.capacity, palette))
+        return lines(parts)
+    parts += timeouts_text(snapshot, palette)
+    cuts = next((f for f in snapshot.findings if f.id == "lb-disconnects"), None)
+    if cuts is not None:
+        line = Text(f"{cuts.severity}: ", style=palette.severity(cuts.severity))
+        line.append(fmt.safe_label(cuts.summary, 400))
+        parts.append(line)
+    if lb.backends:
+        parts.append(_title("Backends"))
+        style = palette.severity(cuts.severity) if cuts is not None else None
+        parts.append(backends_table(lb.backends, palette, style))
+    if lb.frontends:
+        parts.append(_title("Frontends"))
+        for f in lb.frontends:
+            parts.append(
+                Text(
+                    f"{fmt.safe_label(f.lb, 40)} ({f.kind}): active {fmt.count(f.active)}, "
+                    f"reading {fmt.count(f.reading)}, writing {fmt.count(f.writing)}, "
+                    f"waiting {fmt.count(f.waiting)}, accepted {fmt.count(f.accepted)}, "
+                    f"handled {fmt.count(f.handled)}, requests {fmt.count(f.requests)}"
                 )
-        parts.append(_title("Timeouts that can cut a stream"))
-        if lb.timeouts:
-            for t in lb.timeouts:
-                scope = f" [{fmt.safe_label(t.scope, 60)}]" if t.scope else ""
-                parts.append(
-                    Text(
-                        f"{fmt.safe_label(t.lb, 40)}: {fmt.safe_label(t.name, 60)}"
-                        f"{scope} = {fmt.seconds(t.seconds)}"
-                    )
-                )
-        else:
-            parts.append(Text("none reported", style=palette.muted))
+            )
     parts.append(capacity_text(snapshot.capacity, palette))
+    if lb.sources:
+        parts.append(
+            Text("Sources: " + ", ".join(fmt.safe_label(s) for s in lb.sources), palette.muted)
+        )
     return lines(parts)
 
 
