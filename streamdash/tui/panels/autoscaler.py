@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -15,7 +17,6 @@ from streamdash.tui.charts import draw_series, history_key
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.latency import ScrollBody
-from streamdash.tui.textgrid import frozen, grid, lines
 
 CHART_SERIES = ("replicas", "cpu_implied_replicas")
 NO_HPA = (
@@ -67,8 +68,9 @@ def _scales(view: AutoscalerView) -> str:
 
 def autoscaler_table(
     view: AutoscalerView | None, palette: Palette, divergence_threshold: float
-) -> Text:
-    """Replica numbers, CPU basis and divergence, as plain text."""
+) -> RenderableType:
+    """Replica numbers, CPU basis and divergence: a label column that never wraps and
+    values that wrap between words under their own column (never back under the label)."""
     if view is None:
         return Text(NO_HPA, style=palette.muted)
     ratio = view.divergence_ratio
@@ -104,24 +106,33 @@ def autoscaler_table(
             ),
         ),
     ]
-    table = grid([[Text(label, style="bold"), value] for label, value in rows])
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(Text(label), value)
     if diverged:
         note = Text(
             f"Running {fmt.multiple(ratio)} the pods CPU needs: streams are bound by "
             "connections, not CPU.",
             style=palette.warning,
         )
-        return lines([table, note])
+        return Group(table, note)
     return table
 
 
 def autoscalers_text(
     views: tuple[AutoscalerView, ...], palette: Palette, divergence_threshold: float
-) -> Text:
-    """Every HPA shown, one table each (the no-HPA line when there is none)."""
+) -> RenderableType:
+    """Every HPA shown, one table each, a blank line apart (the no-HPA line when none)."""
     if not views:
         return autoscaler_table(None, palette, divergence_threshold)
-    return Text("\n\n").join(autoscaler_table(v, palette, divergence_threshold) for v in views)
+    parts: list[RenderableType] = []
+    for n, view in enumerate(views):
+        if n:
+            parts.append(Text(""))
+        parts.append(autoscaler_table(view, palette, divergence_threshold))
+    return Group(*parts)
 
 
 class AutoscalerPanel(Panel):
@@ -148,12 +159,10 @@ class AutoscalerPanel(Panel):
 
     def render_data(self, snapshot: Snapshot) -> None:
         self.query_one("#autoscaler-numbers", Static).update(
-            frozen(
-                autoscalers_text(
-                    snapshot.autoscalers or ((snapshot.autoscaler,) if snapshot.autoscaler else ()),
-                    self.palette,
-                    self.divergence_threshold,
-                )
+            autoscalers_text(
+                snapshot.autoscalers or ((snapshot.autoscaler,) if snapshot.autoscaler else ()),
+                self.palette,
+                self.divergence_threshold,
             )
         )
         draw_series(
