@@ -162,8 +162,12 @@ class LiveRefresher:
 
     def _fetch_primary(self, window_seconds: int, now: float) -> RawAnswers:
         if self.prometheus is not None:
-            self._start_history(window_seconds, now)
+            first = self._carried is None
+            if not first:  # beside this refresh's queries, as a step of the chart passes
+                self._start_history(window_seconds, now)
             raw = self.prometheus.fetch(window_seconds, with_history=False, now=now)
+            if first:  # after them: the hour-long range query must not slow the first frame
+                self._start_history(window_seconds, now)
             if self.with_history:
                 raw = self._with_history(raw, window_seconds)
             use_fallback = self.settings.fallback == "scrape" and self.scrape is not None
