@@ -658,8 +658,9 @@ class PrometheusSource:
         """The refresh's own queries as range queries (one each, so a constant number):
         one ``RawAnswers`` per step from ``start`` to ``end``, each as ``fetch`` at that
         instant would have assembled it (a series absent at a step is absent there).
-        A failed query is an error in every step's answers; never raises."""
-        queries = self.queries(window_seconds, with_history=False)
+        A failed query is an error in every step's answers; never raises. Parts whose
+        recorded series the probe found are read from them, as a refresh reads them."""
+        queries = self.sent_queries(window_seconds, with_history=False)
         if self._closed:
             return []
         futures = {

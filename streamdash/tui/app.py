@@ -147,7 +147,6 @@ class StreamdashApp(TimeActions):
         except Exception as exc:  # a broken describe() must not stop the dashboard
             self.description = f"(source: {one_line(exc)})"
         self.poll()
-        self.start_backfill()
         if self.timed_polling:
             self.set_interval(self.settings.refresh_seconds, self._poll_tick)
         self.set_interval(1.0, self.update_status)
@@ -219,6 +218,9 @@ class StreamdashApp(TimeActions):
         if not worker.is_cancelled:
             self.post_message(PollResult(snapshot, None, description, window))
         self._follow_history(worker, window, description)
+        if not self.backfill_started:  # the hour before start waits for the first frame
+            self.backfill_started = True
+            self.call_from_thread(self.start_backfill)
 
     def _follow_history(self, worker: Worker[None], window: int, description: str) -> None:
         """Charts after numbers: when the refresh left a chart history fetch running,

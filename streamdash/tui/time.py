@@ -72,6 +72,9 @@ class TimeActions(App[int]):
         """Time and findings of each of the last ``keep`` snapshots (the timeline)."""
         self.backfill: list[Snapshot] = []
         """Snapshots built from Prometheus's range queries for the hour before start."""
+        self.backfill_started = False
+        """Set once the first refresh (and its chart follow-up) has answered: the
+        backfill's range queries then start, never beside the first frame's queries."""
         self.viewing: Snapshot | None = None
         """A past snapshot shown instead of the newest (live dashboard, paused)."""
         self.quit_note: str | None = None
@@ -101,7 +104,9 @@ class TimeActions(App[int]):
 
     # ----- the hour before start (Prometheus) ------------------------------------------
     def start_backfill(self) -> None:
-        """With Prometheus, fetch the hour before start in the background (once)."""
+        """With Prometheus, fetch the hour before start in the background (once, after
+        the first refresh has answered: its range queries read about as much as several
+        refreshes and would otherwise delay the first frame)."""
         from streamdash.live import LiveRefresher
 
         refresher = getattr(self, "refresher", None)

@@ -160,6 +160,15 @@ def test_recorded_series_are_read_instead_and_equal_the_live_queries(
         assert history.series.get("ttft_p99")  # from the recorded fleet series
         assert recorded.is_recorded(rec.sent_queries(300)["history"])
         assert history.step_seconds == history_step(3600)
+
+        # the backfill's range queries read the recorded series too
+        past = rec.fetch_range(300, at - 5, at, 5)
+        assert past and past[-1].errors == ()
+        for part in recorded_parts - {"history"}:
+            assert recorded.is_recorded(past[-1].queries[part]), part
+        assert past[-1].taken_at == at
+        assert past[-1].histograms["ttft"].fleet == second.histograms["ttft"].fleet
+        assert past[-1].histograms["ttft"].pods == second.histograms["ttft"].pods
     finally:
         rec.close()
         live.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,45 @@ def test_a_refresh_asks_the_same_for_every_fleet_size(prom: PrometheusServer) ->
             refresher.close()
     assert served[NS] == served["calm"]
     assert served[NS][0] == served[NS][1] + 1  # the probe, once
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_tui_backfill_waits_for_the_first_frame(prom: PrometheusServer) -> None:
+    """The hour before start (one range query per part, reading about as much as
+    several refreshes) is asked only after the first refresh has answered and its
+    charts have followed, so it never competes with the first frame's queries; it then
+    arrives and fills the timeline."""
+    from streamdash.tui.app import StreamdashApp
+    from tests.tui.helpers import wait_until
+
+    refresher = LiveRefresher(_settings(prom.url))
+    assert refresher.prometheus is not None
+    source = refresher.prometheus
+    events: list[str] = []
+    fetch_range, refresh = source.fetch_range, refresher.refresh
+
+    def logged_range(*args: Any, **kwargs: Any) -> Any:
+        events.append("backfill")
+        return fetch_range(*args, **kwargs)
+
+    def logged_refresh(window: int) -> Any:
+        snapshot = refresh(window)
+        events.append("refresh")
+        return snapshot
+
+    source.fetch_range = logged_range  # type: ignore[method-assign]
+    refresher.refresh = logged_refresh  # type: ignore[method-assign]
+    app = StreamdashApp(_settings(prom.url), refresher, timed_polling=False)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: bool(app.backfill), "the backfill")
+            assert events[:2] == ["refresh", "backfill"]
+            assert app.snapshot is not None and app.snapshot.pods
+            assert all(s.taken_at < app.snapshot.taken_at for s in app.backfill)
+    finally:
+        refresher.close()
