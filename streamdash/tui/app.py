@@ -61,16 +61,29 @@ class PollResult(Message):
     """One refresh's outcome: a snapshot, or the one-line error of a refresh that raised."""
 
     def __init__(
-        self, snapshot: Snapshot | None, error: str | None, description: str | None, window: int
+        self,
+        snapshot: Snapshot | None,
+        error: str | None,
+        description: str | None,
+        window: int,
+        took: float | None = None,
     ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.error = error
         self.description = description
         self.window = window
+        self.took = took
+        """Seconds the refresh took (None: a follow-up that asked nothing)."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PollResult)
+
+
+def _coarse(seconds: float) -> float:
+    """A duration to a tenth below 2 s and to the whole second above, so the header
+    does not change on every refresh for a few milliseconds' difference."""
+    return round(seconds, 1) if seconds < 2 else float(round(seconds))
 
 
 class OurThemes(Provider):
@@ -128,6 +141,8 @@ class StreamdashApp(TimeActions):
         """The last live snapshot's critical findings (None before the first)."""
         self._refresh_lock = threading.Lock()
         self.polling_in_flight = False
+        self.refresh_took: float | None = None
+        """How long the last answered refresh took (None before the first)."""
         self.init_time(settings.session_snapshots)
 
     def say(self, message: str, **options: object) -> None:
@@ -209,14 +224,16 @@ class StreamdashApp(TimeActions):
         with self._refresh_lock:  # one refresh() at a time; queued stale polls give up
             if worker.is_cancelled:
                 return
+            started = time.monotonic()
             try:
                 snapshot = self.refresher.refresh(window)
                 description = self.refresher.describe()
             except Exception as exc:  # shown as stale + one line, never a traceback
                 self.post_message(PollResult(None, one_line(exc), None, window))
                 return
+            took = time.monotonic() - started
         if not worker.is_cancelled:
-            self.post_message(PollResult(snapshot, None, description, window))
+            self.post_message(PollResult(snapshot, None, description, window, took))
         self._follow_history(worker, window, description)
         if not self.backfill_started:  # the hour before start waits for the first frame
             self.backfill_started = True
@@ -250,6 +267,8 @@ class StreamdashApp(TimeActions):
         self.polling_in_flight = False
         if message.window != self.window_seconds:
             return  # answered for a window the user has already left
+        if message.took is not None:
+            self.refresh_took = message.took
         if message.snapshot is None:
             self.failure = message.error
         else:
@@ -288,7 +307,7 @@ class StreamdashApp(TimeActions):
                 name,
                 self.snapshot,
                 now,
-                self.settings.refresh_seconds,
+                self.cadence_seconds,
                 self.failure,
                 paused=self.paused,
             )
@@ -299,6 +318,15 @@ class StreamdashApp(TimeActions):
             dashboard.show_header(self.header_text(now, degraded(statuses)))
         except NoMatches:
             return  # the screen's widgets are being removed (the app is exiting)
+
+    @property
+    def cadence_seconds(self) -> float:
+        """How often data really arrives: the refresh interval, or the last refresh's
+        duration when that is longer (a slow source). Ages and the stale mark go by it,
+        so refreshes slower than the interval read as slow, not as stale."""
+        took = self.refresh_took
+        interval = self.settings.refresh_seconds
+        return max(interval, _coarse(took)) if took is not None else interval
 
     def header_text(self, now: float, is_degraded: bool = False) -> Text:
         """Pause state, data age, window, refresh interval, namespace, source: the most
@@ -322,6 +350,9 @@ class StreamdashApp(TimeActions):
         text.append(f" │ data {age} old")
         text.append(f" │ window {window_label(self.window_seconds)}")
         text.append(f" │ every {fmt.seconds(self.settings.refresh_seconds)}")
+        slow = self.refresh_took
+        if slow is not None and slow > self.settings.refresh_seconds:
+            text.append(f", takes {fmt.seconds(_coarse(slow))}")
         text.append(f" │ ns {fmt.safe_label(namespace, 60) if namespace else 'all'}")
         text.append(f" │ {self.description or 'connecting…'}")
         return text

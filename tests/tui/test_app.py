@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList, Static
 
-from streamdash.core.snapshot import PodRow
+from streamdash.core.snapshot import PodRow, Snapshot
 from streamdash.tui.app import StreamdashApp
 from streamdash.tui.dashboard import DashboardScreen
 from streamdash.tui.help import HelpScreen
@@ -445,3 +446,35 @@ async def test_header_says_degraded_when_every_data_panel_is_stale() -> None:
         await wait_polls(pilot, refresher, 2)
         await wait_until(pilot, lambda: "DEGRADED" in header(app), "the degraded header")
         assert not header(app).lstrip().startswith("live")
+
+
+class SlowRefresher(ScriptedRefresher):
+    """Answers after ``delay`` seconds: a Prometheus slower than the refresh interval."""
+
+    def __init__(self, delay: float, *answers: Snapshot) -> None:
+        super().__init__(*answers)
+        self.delay = delay
+
+    def refresh(self, window_seconds: int) -> Snapshot:
+        time.sleep(self.delay)
+        return super().refresh(window_seconds)
+
+
+async def test_refreshes_slower_than_the_interval_read_as_slow_not_stale() -> None:
+    """At a 1 s interval, refreshes taking 1.6 s deliver data every 1.6 s: 4 s old is
+    within three of those (not "no new data", not DEGRADED) and the header says how
+    long a refresh takes; past three of them the panels are stale as before."""
+    clock = Clock(NOW + 1)
+    refresher = SlowRefresher(1.6, sample_snapshot())
+    app = make_app(refresher, settings_with(refresh_seconds=1.0), clock=clock)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_polls(pilot, refresher, 1)
+        assert app.refresh_took is not None and app.refresh_took >= 1.6
+        clock.now = NOW + 4  # 4 s > 3 intervals of 1 s, < 3 refreshes of 1.6 s
+        app.update_status()
+        assert stale_panels(app) == set()
+        assert "DEGRADED" not in header(app)
+        assert "every 1 s, takes 1." in header(app)
+        clock.now = NOW + 6
+        app.update_status()
+        assert {"latency", "pods", "autoscaler"} <= stale_panels(app)
