@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from streamdash import format as fmt
 from streamdash.core.snapshot import Snapshot
@@ -39,6 +40,8 @@ class PanelStatus:
     """The refresh interval: an age below it reads ``< <interval>``."""
     paused: bool = False
     """Refreshing is paused (``p``): the values are old by choice, not stale."""
+    since: float | None = None
+    """When the values shown were taken (stale and paused panels; None: unknown)."""
 
 
 def age_text(age_seconds: float | None) -> str:
@@ -75,9 +78,9 @@ def panel_status(
     stale = bool(reasons)
     age = None if last_good is None else max(0.0, now - last_good)
     if paused and not stale:  # the age counts up by the second, as the user waits
-        return PanelStatus(age, False, None, paused=True)
+        return PanelStatus(age, False, None, paused=True, since=last_good)
     if stale or age is None:  # a stale panel's age counts up by the second
-        return PanelStatus(age, stale, "; ".join(reasons) if reasons else None)
+        return PanelStatus(age, stale, "; ".join(reasons) if reasons else None, since=last_good)
     return PanelStatus(_floor(age, refresh_seconds), False, None, refresh_seconds)
 
 
@@ -96,15 +99,28 @@ def _floor(age: float, step: float) -> float:
     return math.floor(age / step) * step if step > 0 else age
 
 
-def panel_age_text(status: PanelStatus) -> str:
-    """``< 5 s`` while younger than one refresh, else the age at that resolution."""
-    if (
-        status.age_seconds is not None
-        and status.resolution
-        and status.age_seconds < status.resolution
-    ):
-        return f"< {fmt.seconds(status.resolution)}"
-    return age_text(status.age_seconds)
+FRESH_SUBTITLE = "fresh"
+
+
+def clock_text(at: float) -> str:
+    """Local ``HH:MM:SS`` of a Unix time."""
+    return datetime.fromtimestamp(at).astimezone().strftime("%H:%M:%S")
+
+
+def panel_subtitle(status: PanelStatus) -> str:
+    """The panel border's status words. Constant while the panel is fresh, paused or
+    stale since the same moment (a border change repaints the whole panel, so nothing
+    here counts by the second; the header carries the running age):
+    ``fresh`` / ``paused · values of HH:MM:SS`` / ``STALE · values of HH:MM:SS``."""
+    if status.stale:
+        if status.since is None:
+            return "STALE · no values yet"
+        return f"STALE · values of {clock_text(status.since)}"
+    if status.paused:
+        return f"paused · values of {clock_text(status.since)}" if status.since else "paused"
+    if status.age_seconds is None:
+        return "waiting for data"
+    return FRESH_SUBTITLE
 
 
 def one_line(exc: BaseException) -> str:

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from streamdash.core.snapshot import Snapshot
 from streamdash.tui.palette import Palette, palette_from
-from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus, panel_age_text
+from streamdash.tui.status import PANEL_TITLES, PANELS, PanelStatus, panel_subtitle
 from streamdash.tui.textgrid import frozen
 
 
@@ -41,6 +41,7 @@ class Panel(Vertical):
         self.border_subtitle = "waiting for data"
         self.snapshot: Snapshot | None = None
         self._status: PanelStatus | None = None
+        self._banner: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="stale-banner")
@@ -91,15 +92,15 @@ class Panel(Vertical):
         if status == self._status:
             return
         self._status = status
-        age = panel_age_text(status)
         self.set_class(status.stale, "-stale")
+        subtitle = panel_subtitle(status)
+        if str(self.border_subtitle) != subtitle:  # a border change repaints the panel
+            self.border_subtitle = subtitle
+        banner = Text()
         if status.stale:
-            self.border_subtitle = f"STALE · data {age} old"
             banner = Text("STALE ", style="bold reverse")
             banner.append(status.reason or "", style="bold")
             banner.append(" · showing the last good values")
+        if banner != self._banner:
+            self._banner = banner
             self.query_one(".stale-banner", Static).update(frozen(banner))
-        else:
-            paused = "paused · " if status.paused else ""
-            self.border_subtitle = f"{paused}data {age} old"
-            self.query_one(".stale-banner", Static).update("")
