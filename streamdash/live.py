@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
@@ -84,6 +86,10 @@ class LiveRefresher:
         """History recorded from our own snapshots when the source keeps none."""
         self._early: tuple[int, Future[Snapshot]] | None = None
         """A first refresh started before the TUI was imported (``start_early``)."""
+        self._partial_lock = threading.Lock()
+        self._partial_listener: Callable[[Snapshot], None] | None = None
+        self._early_partial: Snapshot | None = None
+        """The early refresh's first frame, kept until ``refresh`` asks for it."""
         from streamdash.sources.http import tls_warning
 
         self._tls_note = tls_warning(settings)
@@ -160,12 +166,38 @@ class LiveRefresher:
             raw, history=self._history if current else None, errors=raw.errors + errors
         )
 
-    def _fetch_primary(self, window_seconds: int, now: float) -> RawAnswers:
+    def _partial_snapshot(self, raw: RawAnswers) -> Snapshot:
+        """The early first frame: what has answered, built alone (nothing carried, no LB
+        rows yet), latency pending."""
+        errors = tuple(
+            SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
+        )
+        clean = sanitise.raw_answers(dataclasses.replace(raw, errors=errors))
+        return build_snapshot(clean, self.settings, ())
+
+    def _fetch_primary(
+        self,
+        window_seconds: int,
+        now: float,
+        on_partial: Callable[[Snapshot], None] | None = None,
+    ) -> RawAnswers:
         if self.prometheus is not None:
             first = self._carried is None
             if not first:  # beside this refresh's queries, as a step of the chart passes
                 self._start_history(window_seconds, now)
-            raw = self.prometheus.fetch(window_seconds, with_history=False, now=now)
+            partial = None
+            if on_partial is not None:
+                listener = on_partial
+
+                def partial(raw: RawAnswers) -> None:
+                    try:
+                        listener(self._partial_snapshot(raw))
+                    except Exception:  # an early frame is a courtesy: the refresh goes on
+                        return
+
+            raw = self.prometheus.fetch(
+                window_seconds, with_history=False, now=now, on_partial=partial
+            )
             if first:  # after them: the hour-long range query must not slow the first frame
                 self._start_history(window_seconds, now)
             if self.with_history:
@@ -187,12 +219,18 @@ class LiveRefresher:
         assert self.scrape is not None
         return self.scrape.fetch(window_seconds, now=now)
 
-    def fetch_raw(self, window_seconds: int, at: float | None = None) -> RawAnswers:
+    def fetch_raw(
+        self,
+        window_seconds: int,
+        at: float | None = None,
+        on_partial: Callable[[Snapshot], None] | None = None,
+    ) -> RawAnswers:
         """One refresh's raw answers from every source, LB rows included. ``at``: ask
         Prometheus for that past instant instead (load balancers, which only report the
-        present, are then left out and a note says so)."""
+        present, are then left out and a note says so). ``on_partial``: see
+        ``refresh``."""
         now = time.time() if at is None else at
-        raw = self._fetch_primary(window_seconds, now)
+        raw = self._fetch_primary(window_seconds, now, on_partial)
         if at is not None:
             note = f"Prometheus evaluated at {iso(at)} (--at), not now."
             if self.lbs is not None:
@@ -237,17 +275,48 @@ class LiveRefresher:
         if self._early is not None:
             return
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-refresh")
-        self._early = (window_seconds, pool.submit(self._refresh, window_seconds))
+        job = pool.submit(self._refresh, window_seconds, self._keep_early_partial)
+        self._early = (window_seconds, job)
         pool.shutdown(wait=False)
 
+    def _keep_early_partial(self, snapshot: Snapshot) -> None:
+        with self._partial_lock:
+            listener = self._partial_listener
+            if listener is None:
+                self._early_partial = snapshot
+        if listener is not None:
+            listener(snapshot)
+
     def refresh(self, window_seconds: int) -> Snapshot:
+        """Fetch, build and return a Snapshot."""
+        return self.refresh_first(window_seconds, None)
+
+    def refresh_first(
+        self, window_seconds: int, on_partial: Callable[[Snapshot], None] | None
+    ) -> Snapshot:
+        """``refresh``; on the first refresh (later ones carry the last values)
+        ``on_partial`` gets an early Snapshot when the latency histograms answer last:
+        the pods' FDs, CPU and the HPA, ``pending`` naming the histograms still on their
+        way. Called from the refreshing thread, at most once."""
         early, self._early = self._early, None
         if early is not None:
             window, job = early
-            snapshot = job.result()  # _refresh never raises for a source failure
+            if on_partial is not None and window == window_seconds:
+                with self._partial_lock:
+                    kept, self._early_partial = self._early_partial, None
+                    if kept is None:
+                        self._partial_listener = on_partial
+                if kept is not None and not job.done():
+                    on_partial(kept)
+            try:
+                snapshot = job.result()  # _refresh never raises for a source failure
+            finally:
+                with self._partial_lock:
+                    self._partial_listener, self._early_partial = None, None
             if window == window_seconds:
                 return snapshot
-        return self._refresh(window_seconds)
+        first = self._carried is None
+        return self._refresh(window_seconds, on_partial if first else None)
 
     def history_pending(self, timeout: float) -> bool:
         """Wait at most ``timeout`` for a chart history fetch the last refresh left
@@ -272,8 +341,10 @@ class LiveRefresher:
         self._carried = Carried(raw, self._carried.stale, self._carried.good_at)
         return build_snapshot(raw, self.settings, self._carried.stale)
 
-    def _refresh(self, window_seconds: int) -> Snapshot:
-        raw = self.fetch_raw(window_seconds)
+    def _refresh(
+        self, window_seconds: int, on_partial: Callable[[Snapshot], None] | None = None
+    ) -> Snapshot:
+        raw = self.fetch_raw(window_seconds, on_partial=on_partial)
         sources = self.lbs.sources if self.lbs is not None else ()
         raw, lb_stale, lb_good_at = carry_lb(self._carried, raw, sources)
         carried = carry_forward(self._carried, raw)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from streamdash.core.raw import HistoryRaw
 from streamdash.core.snapshot import Snapshot
@@ -30,4 +31,15 @@ class Refresher(Protocol):
 
     def close(self) -> None:
         """Release connections and background resources."""
+        ...
+
+
+@runtime_checkable
+class EarlyFrames(Protocol):
+    """A Refresher whose first refresh can show an early frame (``LiveRefresher``)."""
+
+    def refresh_first(
+        self, window_seconds: int, on_partial: Callable[[Snapshot], None] | None
+    ) -> Snapshot:
+        """``refresh``, handing ``on_partial`` the answers so far (latency pending)."""
         ...

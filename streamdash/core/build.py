@@ -93,10 +93,21 @@ def build_snapshot(
             "(their server exports no process_open_fds / process_max_fds): no limit known, "
             "so no FD utilization."
         )
+    waiting = bool(raw.pending)  # latency not answered yet: judge only what came
     findings = [
         # several groups: overflow is named per group, and a blend of unlike groups flagged
-        *(group_overflow_findings(groups) if several else overflow_findings(latency)),
-        *(blend_findings(latency, groups, settings.thresholds.blend_factor) if several else ()),
+        *(
+            ()
+            if waiting
+            else group_overflow_findings(groups)
+            if several
+            else overflow_findings(latency)
+        ),
+        *(
+            blend_findings(latency, groups, settings.thresholds.blend_factor)
+            if several and not waiting
+            else ()
+        ),
         *fd_findings(pods, settings.thresholds, raw.queries.get("pod_gauges")),
         *(
             finding
@@ -107,14 +118,18 @@ def build_snapshot(
                 [q for k, q in raw.queries.items() if k in ("hpa", "cpu")],
             )
         ),
-        *lb_findings(
-            latency,
-            raw.lb_backends,
-            raw.lb_timeouts,
-            pods,
-            settings.thresholds,
-            aggregates=raw.lb_aggregates,
-            stream_includes_ttft=preset.stream.includes_ttft,
+        *(
+            ()
+            if waiting
+            else lb_findings(
+                latency,
+                raw.lb_backends,
+                raw.lb_timeouts,
+                pods,
+                settings.thresholds,
+                aggregates=raw.lb_aggregates,
+                stream_includes_ttft=preset.stream.includes_ttft,
+            )
         ),
     ]
     return Snapshot(
@@ -144,4 +159,5 @@ def build_snapshot(
         alerts=raw.alerts,
         groups=groups,
         group_by=group_by_of(settings, preset),
+        pending=raw.pending,
     )

@@ -341,3 +341,7 @@ class RawAnswers:
     """Facts a reader needs (e.g. 'direct scrape: rates over the last 5 s')."""
     alerts: tuple[AlertRaw, ...] = ()
     """Alerts firing in Alertmanager for the namespace (when an Alertmanager is set)."""
+    pending: tuple[str, ...] = ()
+    """Histogram kinds (``HISTOGRAM_KINDS``) asked for but not answered yet: set only on
+    the early first frame (``PrometheusSource.fetch(on_partial=...)``), which the TUI
+    shows until the whole refresh arrives; never stored, exported or carried."""

@@ -240,4 +240,8 @@ class Snapshot:
     one row per group when there is more than one."""
     group_by: tuple[str, ...] = ()
     """What the groups are made of: ``workload`` and/or label names."""
+    pending: tuple[str, ...] = ()
+    """Histogram kinds still on their way (``RawAnswers.pending``): the TUI's early first
+    frame only. Their numbers are not known yet, so no finding that reads them is made
+    and the verdict says ``loading`` instead of judging."""
     schema: str = SCHEMA

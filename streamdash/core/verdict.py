@@ -5,6 +5,8 @@ Pure and total. ``verdict(snapshot)`` says, in order of precedence:
 - ``unreachable``: the primary source answered nothing — "could not read <source>:
   <reason>" comes first, whatever values were carried from an earlier refresh;
 - ``critical`` / ``warning``: counts by severity and the worst findings in a few words;
+- ``loading``: the early first frame, some latency histograms not answered yet
+  (``Snapshot.pending``): nothing is judged as clear, no data or degraded until they come;
 - ``no-data``: the source answered but had nothing for the selector (never "healthy");
 - ``degraded``: no finding, but some source (an LB, some targets, a query) failed, so
   an all-clear cannot be given;
@@ -28,17 +30,22 @@ from streamdash.core.names import shared_prefix, short
 from streamdash.core.raw import SourceError
 from streamdash.core.snapshot import SEVERITIES, Finding, Snapshot
 
-VerdictState = Literal["unreachable", "critical", "warning", "no-data", "degraded", "info", "clear"]
+VerdictState = Literal[
+    "unreachable", "critical", "warning", "loading", "no-data", "degraded", "info", "clear"
+]
 VERDICT_STATES: tuple[VerdictState, ...] = (
     "unreachable",
     "critical",
     "warning",
+    "loading",
     "no-data",
     "degraded",
     "info",
     "clear",
 )
 """Worst first."""
+PENDING_NAMES = {"ttft": "TTFT", "stream": "stream", "itl": "ITL", "e2e": "e2e"}
+"""How the verdict names a pending histogram kind."""
 WORST_SHOWN = 3
 """How many findings the one line names."""
 _QUERY_PREFIX = re.compile(r"^query '[^']*' to \S+: ")
@@ -65,6 +72,16 @@ class Verdict:
     """Facts that weaken the verdict (clock skew, short span), from the Snapshot."""
     carried: bool = False
     """``unreachable`` only: values from an earlier refresh are still shown."""
+    pending: tuple[str, ...] = ()
+    """Latency histograms not answered yet (``Snapshot.pending``)."""
+
+    @property
+    def waiting_text(self) -> str:
+        """``waiting for TTFT, stream latency`` ("" when nothing is pending)."""
+        if not self.pending:
+            return ""
+        names = [PENDING_NAMES.get(k, k) for k in self.pending]
+        return f"waiting for {', '.join(names)} latency"
 
     @property
     def headline(self) -> str:
@@ -74,6 +91,8 @@ class Verdict:
         counted = [f"{self.counts.get(s, 0)} {s}" for s in SEVERITIES if self.counts.get(s)]
         if counted:
             return ", ".join(counted)
+        if self.state == "loading":
+            return f"loading: {self.waiting_text}"
         if self.state == "no-data":
             return self.no_data or "no data"
         if self.state == "degraded":
@@ -84,6 +103,8 @@ class Verdict:
     def line(self) -> str:
         """The whole verdict in one line: headline · worst findings · problems · cautions."""
         parts = [self.headline, *self.worst]
+        if self.pending and self.state != "loading":
+            parts.append(self.waiting_text)
         if self.state == "unreachable" and self.carried:
             parts.append("numbers shown are from before the failure")
         elif self.no_data and self.counts and any(self.counts.values()):
@@ -162,7 +183,7 @@ def _selector(snapshot: Snapshot) -> str:
 def no_data(snapshot: Snapshot) -> str | None:
     """``no data for <selector>`` when no pod and no latency histogram came back."""
     has_latency = any(h.available for h in snapshot.latency.values())
-    if snapshot.pods or has_latency:
+    if snapshot.pods or has_latency or snapshot.pending:
         return None
     return f"no data for {_selector(snapshot)}"
 
@@ -190,6 +211,8 @@ def verdict(snapshot: Snapshot) -> Verdict:
         state = "critical"
     elif counts["warning"]:
         state = "warning"
+    elif snapshot.pending:
+        state = "loading"
     elif empty:
         state = "no-data"
     elif problems:
@@ -205,6 +228,7 @@ def verdict(snapshot: Snapshot) -> Verdict:
         problems=problems,
         no_data=empty,
         cautions=cautions,
+        pending=snapshot.pending,
     )
 
 

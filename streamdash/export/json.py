@@ -200,6 +200,7 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
         "no_data": v.no_data,
         "cautions": list(v.cautions),
         "carried": v.carried,
+        "pending": list(v.pending),
     }
 
 

@@ -206,6 +206,7 @@ _EMPTY_FINDINGS = {
     "unreachable": "None computed: the primary source answered nothing (see the verdict).",
     "no-data": "None: there was no data to judge (see the verdict).",
     "degraded": "None in what was read, but not every source answered (see the verdict).",
+    "loading": "Not judged yet: latency was still on its way (see the verdict).",
 }
 
 

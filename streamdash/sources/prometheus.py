@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -431,7 +431,12 @@ class PrometheusSource:
         return {str(name): text for name, text in out.items()}  # plain str keys
 
     def fetch(
-        self, window_seconds: int, *, with_history: bool = True, now: float | None = None
+        self,
+        window_seconds: int,
+        *,
+        with_history: bool = True,
+        now: float | None = None,
+        on_partial: Callable[[RawAnswers], None] | None = None,
     ) -> RawAnswers:
         """Send every query concurrently and assemble the answers; never raises.
 
@@ -443,10 +448,15 @@ class PrometheusSource:
         Without ``now`` the instant is Prometheus's clock (ours corrected by the skew its
         ``Date`` headers show; on the first fetch a skew of ``SKEW_RESEND_SECONDS`` or
         more sends the queries again at the corrected instant).
+
+        ``on_partial`` (the TUI's first frame) is called once, from this thread, with
+        the answers so far when every part but some histograms has answered: those
+        histograms' kinds are in ``RawAnswers.pending``. Not called when all answer
+        together.
         """
         first = self._skew is None
         at = self.server_now() if now is None else float(now)
-        raw = self._fetch(window_seconds, with_history, at)
+        raw = self._fetch(window_seconds, with_history, at, on_partial)
         skew = self._skew
         if now is None and first and skew is not None and abs(skew) >= SKEW_RESEND_SECONDS:
             # asked at our (wrong) instant: ask again at Prometheus's before judging
@@ -566,15 +576,25 @@ class PrometheusSource:
         listed = sorted(str(n) for n in names) if isinstance(names, list) else []
         return None, conventions.missing_note(namespace, listed), 2
 
-    def _fetch(self, window_seconds: int, with_history: bool, at: float) -> RawAnswers:
+    def _fetch(
+        self,
+        window_seconds: int,
+        with_history: bool,
+        at: float,
+        on_partial: Callable[[RawAnswers], None] | None = None,
+    ) -> RawAnswers:
         """One round of queries at ``at``; remembers the skew the answers' Date shows."""
-        raw, skew = self._fetch_at(at, window_seconds, with_history)
+        raw, skew = self._fetch_at(at, window_seconds, with_history, on_partial)
         if skew is not None:
             self._skew = skew
         return raw
 
     def _fetch_at(
-        self, at: float, window_seconds: int, with_history: bool
+        self,
+        at: float,
+        window_seconds: int,
+        with_history: bool,
+        on_partial: Callable[[RawAnswers], None] | None = None,
     ) -> tuple[RawAnswers, float | None]:
         probe = self._probe_recorded(window_seconds, at) if not self._closed else None
         queries = self.sent_queries(window_seconds, with_history=with_history)
@@ -592,6 +612,8 @@ class PrometheusSource:
                 )
             else:
                 futures[name] = self._pool.submit(self._query, text, at)
+        if on_partial is not None:
+            self._partial(at, window_seconds, queries, futures, step, on_partial)
         answers = {name: f.result() for name, f in futures.items()}
         self._check_recorded(window_seconds, queries, answers)
         if probe is not None:  # sent before the others, so this refresh reads the series
@@ -601,6 +623,33 @@ class PrometheusSource:
         skew = skews[len(skews) // 2] if skews else None
         raw = self._assemble(at, window_seconds, queries, answers, step, sent=len(answers))
         return raw, skew
+
+    def _partial(
+        self,
+        at: float,
+        window_seconds: int,
+        queries: Mapping[str, str],
+        futures: Mapping[str, Future[_Answer]],
+        step: int,
+        on_partial: Callable[[RawAnswers], None],
+    ) -> None:
+        """Once every part but the histograms has answered, hand the answers so far to
+        ``on_partial`` with the unanswered histograms' kinds pending (nothing when all
+        have answered by then). The histograms are the slow queries: the pods' FDs, CPU
+        and the HPA can be shown seconds before the latency."""
+        slow = {part: futures[part] for part in self._plan.histograms if part in futures}
+        wait([f for name, f in futures.items() if name not in slow and name != "history"])
+        waiting = [part for part, f in slow.items() if not f.done()]
+        if not waiting:
+            return
+        answered = {
+            name: f.result()
+            for name, f in futures.items()
+            if name != "history" and name not in waiting and f.done()
+        }
+        raw = self._assemble(at, window_seconds, queries, answered, step, sent=len(answered))
+        kinds = tuple(k for part in waiting for k in self._plan.histograms[part].kinds)
+        on_partial(dataclasses.replace(raw, pending=kinds))
 
     # -- recorded series (streamdash rules)
 

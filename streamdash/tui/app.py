@@ -30,7 +30,7 @@ from textual.worker import Worker, get_current_worker
 from streamdash import format as fmt
 from streamdash.advise.model import Artifact
 from streamdash.core.snapshot import Finding, Snapshot
-from streamdash.refresh import Refresher
+from streamdash.refresh import EarlyFrames, Refresher
 from streamdash.settings import Settings
 from streamdash.tui.bell import CriticalKey, new_criticals
 from streamdash.tui.bindings import (
@@ -84,6 +84,15 @@ def _coarse(seconds: float) -> float:
     """A duration to a tenth below 2 s and to the whole second above, so the header
     does not change on every refresh for a few milliseconds' difference."""
     return round(seconds, 1) if seconds < 2 else float(round(seconds))
+
+
+class EarlyFrame(Message):
+    """The first refresh's early frame: what answered before the latency histograms."""
+
+    def __init__(self, snapshot: Snapshot, window: int) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.window = window
 
 
 class OurThemes(Provider):
@@ -226,7 +235,8 @@ class StreamdashApp(TimeActions):
                 return
             started = time.monotonic()
             try:
-                snapshot = self.refresher.refresh(window)
+                snapshot = self._refresh_first(window) if self.snapshot is None else None
+                snapshot = snapshot or self.refresher.refresh(window)
                 description = self.refresher.describe()
             except Exception as exc:  # shown as stale + one line, never a traceback
                 self.post_message(PollResult(None, one_line(exc), None, window))
@@ -238,6 +248,28 @@ class StreamdashApp(TimeActions):
         if not self.backfill_started:  # the hour before start waits for the first frame
             self.backfill_started = True
             self.call_from_thread(self.start_backfill)
+
+    def _refresh_first(self, window: int) -> Snapshot | None:
+        """The first refresh through a refresher that can show an early frame (pods,
+        FDs, CPU, HPA before the latency histograms); None when it cannot."""
+        if not isinstance(self.refresher, EarlyFrames):
+            return None
+
+        def early(snapshot: Snapshot) -> None:
+            self.post_message(EarlyFrame(snapshot, window))
+
+        return self.refresher.refresh_first(window, early)
+
+    @on(EarlyFrame)
+    def _on_early_frame(self, message: EarlyFrame) -> None:
+        """Shown only while nothing else is: the whole refresh replaces it (it is not
+        kept in the session, judged for the bell or recorded)."""
+        if self.snapshot is not None or message.window != self.window_seconds:
+            return
+        self.snapshot = message.snapshot
+        self.dashboard.show_snapshot(message.snapshot)
+        self.show_verdict()
+        self.update_status()
 
     def _follow_history(self, worker: Worker[None], window: int, description: str) -> None:
         """Charts after numbers: when the refresh left a chart history fetch running,

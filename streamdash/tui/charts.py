@@ -20,6 +20,7 @@ from textual_plotext import PlotextPlot
 from textual_plotext.plot import PlotextThemeName
 
 from streamdash.core.raw import HistoryRaw, SeriesPoint
+from streamdash.core.snapshot import Snapshot
 
 ChartLine = tuple[str, str, str]
 """(series name, legend label, plotext colour)."""
@@ -103,6 +104,19 @@ def apply_theme(plot: PlotextPlot) -> tuple[str, Mapping[str, Rgb]]:
     return name, colours
 
 
+NO_HISTORY = "no history from this source"
+LOADING_HISTORY = "history loading…"
+NO_POINTS = "no points in the history"
+
+
+def empty_text(snapshot: Snapshot) -> str:
+    """What an empty dashboard chart says: Prometheus's history not in yet (it follows
+    the numbers), a history without points, or a source that keeps none."""
+    if snapshot.history is not None:
+        return NO_POINTS
+    return LOADING_HISTORY if snapshot.source.kind == "prometheus" else NO_HISTORY
+
+
 def draw_series(
     plot: PlotextPlot,
     history: HistoryRaw | None,
@@ -112,8 +126,10 @@ def draw_series(
     title: str,
     ylabel: str,
     level: tuple[float, str, str] | None = None,
+    empty: str = NO_HISTORY,
 ) -> bool:
-    """Redraw ``plot``; return False (and say so in the title) when no series has points.
+    """Redraw ``plot``; return False (and say ``empty`` in the title) when no series has
+    points.
 
     ``level`` is (y, legend label, colour): a horizontal line across the drawn range,
     e.g. a histogram's top finite bucket, so values pinned at it are visible. A call
@@ -127,7 +143,7 @@ def draw_series(
         title,
         ylabel,
         level,
-        now if history is None else None,
+        empty,
         theme,
         tuple(colours.values()),
         _max_ticks(plot),
@@ -135,7 +151,9 @@ def draw_series(
     drawn_before = _DRAWN.get(plot)
     if drawn_before is not None and drawn_before[0] == key:
         return drawn_before[1]  # same series, same chart: nothing to redraw or repaint
-    drawn = _draw(plot, history, now, lines, colours, title=title, ylabel=ylabel, level=level)
+    drawn = _draw(
+        plot, history, now, lines, colours, title=title, ylabel=ylabel, level=level, empty=empty
+    )
     _DRAWN[plot] = (key, drawn)
     return drawn
 
@@ -162,6 +180,7 @@ def _draw(
     title: str,
     ylabel: str,
     level: tuple[float, str, str] | None,
+    empty: str,
 ) -> bool:
     plt = plot.plt
     plt.clear_figure()
@@ -194,7 +213,7 @@ def _draw(
         plt.xticks(positions, labels)
         plt.xlim(min(positions[0], min(span)), 0.0)  # a span shorter than a step: "-5s … 0"
     else:
-        plt.title(f"{title}: no history from this source")
+        plt.title(f"{title}: {empty}")
     plt.ylabel(ylabel)
     plot.refresh()
     return drawn

@@ -22,6 +22,8 @@ def _headline_style(v: Verdict, palette: Palette) -> str:
         return f"{palette.error} reverse"
     if v.state in ("warning", "no-data", "degraded"):
         return f"{palette.warning} reverse"
+    if v.state == "loading":
+        return "dim reverse"
     if v.state == "info":
         return f"bold {palette.accent}"
     return f"bold {palette.success}"
@@ -42,6 +44,8 @@ def verdict_text(v: Verdict | None, palette: Palette, failure: str | None = None
         return waiting_text()
     text.append(f" {v.headline} ", style=_headline_style(v, palette))
     tail: list[tuple[str, str]] = [(w, "bold") for w in v.worst]
+    if v.pending and v.state != "loading":
+        tail.append((v.waiting_text, palette.muted))
     if v.state == "unreachable" and v.carried:
         tail.append(("numbers shown are from before the failure", palette.warning))
     elif v.no_data and any(v.counts.values()):

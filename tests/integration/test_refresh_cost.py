@@ -141,19 +141,19 @@ async def test_the_tui_backfill_waits_for_the_first_frame(prom: PrometheusServer
     assert refresher.prometheus is not None
     source = refresher.prometheus
     events: list[str] = []
-    fetch_range, refresh = source.fetch_range, refresher.refresh
+    fetch_range, refresh = source.fetch_range, refresher.refresh_first
 
     def logged_range(*args: Any, **kwargs: Any) -> Any:
         events.append("backfill")
         return fetch_range(*args, **kwargs)
 
-    def logged_refresh(window: int) -> Any:
-        snapshot = refresh(window)
+    def logged_refresh(window: int, on_partial: Any) -> Any:
+        snapshot = refresh(window, on_partial)
         events.append("refresh")
         return snapshot
 
     source.fetch_range = logged_range  # type: ignore[method-assign]
-    refresher.refresh = logged_refresh  # type: ignore[method-assign]
+    refresher.refresh_first = logged_refresh  # type: ignore[method-assign]
     app = StreamdashApp(_settings(prom.url), refresher, timed_polling=False)
     try:
         async with app.run_test(size=(160, 50)) as pilot:
@@ -163,3 +163,107 @@ async def test_the_tui_backfill_waits_for_the_first_frame(prom: PrometheusServer
             assert all(s.taken_at < app.snapshot.taken_at for s in app.backfill)
     finally:
         refresher.close()
+
+
+def _slow_histograms(proxy: Any) -> None:
+    """Delay only the histogram queries (the only ones tagged with the ``count`` piece)."""
+    proxy.only = '"count"'
+    proxy.mode = "slow"
+
+
+def test_the_first_refresh_shows_what_answered_before_the_histograms(
+    prom: PrometheusServer,
+) -> None:
+    """With the histograms slow, the first refresh hands over an early frame: every
+    pod with its FDs, CPU and in-flight equal to the whole refresh's, the p99s not yet
+    known, the latency kinds pending, nothing judged from latency and a ``loading``
+    verdict unless a non-latency finding is critical. Later refreshes give none."""
+    from streamdash.core.verdict import verdict
+
+    with fault_proxy(prom.url, delay_seconds=2.0) as proxy:
+        _slow_histograms(proxy)
+        refresher = LiveRefresher(_settings(proxy.url), with_history=False)
+        try:
+            early: list[Any] = []
+            full = refresher.refresh_first(300, early.append)
+            assert len(early) == 1
+            first = early[0]
+            assert set(first.pending) == {"ttft", "stream", "itl", "e2e"}
+            assert full.pending == () and verdict(full).pending == ()
+            assert first.taken_at == full.taken_at and first.errors == ()
+            by_pod = {p.pod: p for p in full.pods}
+            assert {p.pod for p in first.pods} == set(by_pod) and by_pod
+            for pod in first.pods:
+                whole = by_pod[pod.pod]
+                assert (pod.open_fds, pod.max_fds, pod.cpu_cores, pod.in_flight) == (
+                    whole.open_fds,
+                    whole.max_fds,
+                    whole.cpu_cores,
+                    whole.in_flight,
+                )
+                assert pod.ttft_p99 is None and pod.stream_p99 is None
+            assert any(p.ttft_p99 is not None for p in full.pods)
+            latency_ids = {"histogram-overflow", "latency-blend", "lb-idle-timeout"}
+            assert not latency_ids & {f.id for f in first.findings}
+            judged = verdict(first)
+            assert judged.state in ("loading", "critical", "warning")
+            assert "waiting for TTFT, stream, ITL, e2e latency" in judged.line
+            later: list[Any] = []
+            refresher.refresh_first(300, later.append)
+            assert later == []  # only the first refresh has no values to show
+        finally:
+            refresher.close()
+
+
+def test_an_early_first_refresh_keeps_its_early_frame_for_the_tui(
+    prom: PrometheusServer,
+) -> None:
+    """``start_early`` runs before the TUI exists: its early frame is kept and handed
+    to the first ``refresh_first`` (while the histograms are still on their way)."""
+    with fault_proxy(prom.url, delay_seconds=2.0) as proxy:
+        _slow_histograms(proxy)
+        refresher = LiveRefresher(_settings(proxy.url), with_history=False)
+        try:
+            refresher.start_early(300)
+            time.sleep(0.8)  # the fast parts answer; the histograms are held 2 s
+            early: list[Any] = []
+            full = refresher.refresh_first(300, early.append)
+            assert len(early) == 1 and early[0].pending and not full.pending
+            assert {p.pod for p in early[0].pods} == {p.pod for p in full.pods}
+        finally:
+            refresher.close()
+
+
+@pytest.mark.anyio
+async def test_the_tui_shows_the_early_frame_then_the_whole_refresh(
+    prom: PrometheusServer,
+) -> None:
+    from streamdash.tui.app import StreamdashApp
+    from streamdash.tui.panels.pods import PodsPanel
+    from streamdash.tui.verdict import VerdictLine
+    from tests.tui.helpers import wait_until
+
+    with fault_proxy(prom.url, delay_seconds=2.0) as proxy:
+        _slow_histograms(proxy)
+        refresher = LiveRefresher(_settings(proxy.url), with_history=False)
+        app = StreamdashApp(_settings(proxy.url), refresher, timed_polling=False)
+        try:
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_until(
+                    pilot, lambda: app.snapshot is not None and bool(app.snapshot.pending), "early"
+                )
+                assert not app.session  # an early frame is not kept in the session
+                table = app.dashboard.query_one(PodsPanel).table
+                assert table.row_count == len(app.snapshot.pods) > 0
+                assert [c.plain for c in table.cells_at(0)[1:3]] == ["…", "…"]
+                line = str(app.dashboard.query_one(VerdictLine).render())
+                assert "waiting for TTFT" in line
+                await wait_until(
+                    pilot,
+                    lambda: app.snapshot is not None and not app.snapshot.pending,
+                    "the whole refresh",
+                )
+                assert [c.plain for c in table.cells_at(0)[1:3]] != ["…", "…"]
+                assert len(app.session) == 1
+        finally:
+            refresher.close()

@@ -7,6 +7,7 @@ run time, from any thread) decides what every request gets:
 ``pass``           forwarded to the upstream, answer returned unchanged
 ``delay``          held for ``delay_seconds`` (longer than the client's timeout), then
                    the connection is closed without an answer
+``slow``           the real answer, ``delay_seconds`` late (a loaded Prometheus)
 ``http-500``...    ``http-<code>`` for 500, 502, 503, 429, 401, 403: that status with
                    a body that echoes the request's credential headers (a hostile or
                    careless gateway) and carries an ANSI escape
@@ -57,6 +58,7 @@ HOSTILE_MODES = ("trickle", "huge", "gzip-bomb", *REDIRECT_MODES, "echo-padded",
 MODES = (
     "pass",
     "delay",
+    "slow",
     *HTTP_MODES,
     "malformed-json",
     "truncated",
@@ -112,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             release.wait(proxy.delay_seconds)
             self.close_connection = True
             return
+        if mode == "slow":  # the real answer, ``delay_seconds`` late
+            release.wait(proxy.delay_seconds)
         if mode in HTTP_MODES:
             code = int(mode.removeprefix("http-"))
             echoed = (

@@ -51,3 +51,18 @@ async def test_charts_follow_the_theme() -> None:
         canvas, _axes, ticks, _style, _series = plotext_themes[chart.theme]
         assert canvas == Color.parse(app.theme_variables["surface"]).rgb == (255, 255, 255)
         assert ticks == Color.parse(app.theme_variables["foreground"]).rgb
+
+
+def test_an_empty_chart_says_loading_only_while_prometheus_history_is_on_its_way() -> None:
+    from dataclasses import replace
+
+    from streamdash.core.raw import HistoryRaw
+    from streamdash.core.snapshot import SourceInfo
+    from streamdash.tui.charts import LOADING_HISTORY, NO_HISTORY, NO_POINTS, empty_text
+
+    snap = replace(sample_snapshot(), history=None)
+    assert snap.source.kind == "prometheus" and empty_text(snap) == LOADING_HISTORY
+    scrape = replace(snap, source=SourceInfo(kind="scrape", url="http://127.0.0.1:8000"))
+    assert empty_text(scrape) == NO_HISTORY
+    answered = replace(snap, history=HistoryRaw(series={}, step_seconds=15))
+    assert empty_text(answered) == NO_POINTS

@@ -13,7 +13,7 @@ from textual_plotext import PlotextPlot
 
 from streamdash import format as fmt
 from streamdash.core.snapshot import AutoscalerView, Snapshot
-from streamdash.tui.charts import draw_series, history_key
+from streamdash.tui.charts import draw_series, empty_text, history_key
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.panels.latency import ScrollBody
@@ -172,4 +172,5 @@ class AutoscalerPanel(Panel):
             (("replicas", "replicas", "cyan"), ("cpu_implied_replicas", "CPU-implied", "orange")),
             title="replicas vs CPU-implied",
             ylabel="pods",
+            empty=empty_text(snapshot),
         )

@@ -6,6 +6,7 @@ draws the stream histogram's top finite bucket as a line so a p99 pinned to it s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,11 +20,13 @@ from textual_plotext import PlotextPlot
 from streamdash import format as fmt
 from streamdash.core.snapshot import PERCENTILES, HistogramSummary, Snapshot
 from streamdash.tui.bindings import SCROLL_BINDINGS
-from streamdash.tui.charts import draw_series, history_key
+from streamdash.tui.charts import draw_series, empty_text, history_key
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
 from streamdash.tui.textgrid import frozen, grid, lines
 
+PENDING_CELL = "…"
+"""A number whose histogram has not answered yet (the early first frame)."""
 SUBJECTS: tuple[tuple[str, str], ...] = (("ttft", "TTFT"), ("stream", "Stream"), ("itl", "ITL"))
 CHART_SERIES = ("ttft_p99", "stream_p99")
 
@@ -38,7 +41,8 @@ def _shown_subjects(snapshot: Snapshot) -> list[tuple[str, str, HistogramSummary
     shown = []
     for key, title in SUBJECTS:
         summary = snapshot.latency.get(key)
-        if summary is None or (key == "itl" and not summary.available):
+        pending = key in snapshot.pending
+        if summary is None or (key == "itl" and not summary.available and not pending):
             continue
         shown.append((key, title, summary))
     return shown
@@ -52,33 +56,45 @@ def latency_table(snapshot: Snapshot, palette: Palette) -> Text:
     def row(label: str, cells: list[Text]) -> None:
         rows.append([Text(label, style="bold"), *cells])
 
-    for name, _q in PERCENTILES:
-        cells = []
-        for _key, _title, s in subjects:
+    waiting = Text(PENDING_CELL, style=palette.muted)
+
+    def cells(make: Callable[[HistogramSummary], Text]) -> list[Text]:
+        """One cell per subject; ``…`` for a histogram still on its way."""
+        return [waiting if k in snapshot.pending else make(s) for k, _t, s in subjects]
+
+    def percentile(name: str) -> Callable[[HistogramSummary], Text]:
+        def make(s: HistogramSummary) -> Text:
             over = name in s.overflowed
             value: float | None = getattr(s, name)
-            cells.append(Text(fmt.seconds(value, over), style=palette.warning if over else ""))
-        row(name, cells)
-    row("rate", [Text(fmt.rate(s.rate_per_s)) for _k, _t, s in subjects])
-    row("mean", [Text(fmt.seconds(s.mean_seconds)) for _k, _t, s in subjects])
+            return Text(fmt.seconds(value, over), style=palette.warning if over else "")
+
+        return make
+
+    for name, _q in PERCENTILES:
+        row(name, cells(percentile(name)))
+    row("rate", cells(lambda s: Text(fmt.rate(s.rate_per_s))))
+    row("mean", cells(lambda s: Text(fmt.seconds(s.mean_seconds))))
     row(
         "over top",
-        [
-            Text(
+        cells(
+            lambda s: Text(
                 fmt.ratio(s.overflow_fraction),
                 style=palette.warning if (s.overflow_fraction or 0) > 0 else "",
             )
-            for _k, _t, s in subjects
-        ],
+        ),
     )
-    row("top bucket", [Text(fmt.seconds(s.top_finite_bucket)) for _k, _t, s in subjects])
+    row("top bucket", cells(lambda s: Text(fmt.seconds(s.top_finite_bucket))))
     header = ["", *(title for _k, title, _s in subjects)]
     table = grid(rows, header, right=[False, *([True] * len(subjects))])
     out: list[Text] = [table]
     groups = group_table(snapshot, palette)
     if groups is not None:
         out.append(groups)
-    for _key, title, s in subjects:
+    if snapshot.pending:
+        out.append(Text("… waiting for Prometheus: the histograms answer last", palette.muted))
+    for key, title, s in subjects:
+        if key in snapshot.pending:
+            continue
         if not s.available:
             out.append(Text(f"{title}: {s.note or 'not available'}", style=palette.muted))
         elif s.note:
@@ -140,6 +156,7 @@ class LatencyPanel(Panel):
     def data_key(self, snapshot: Snapshot) -> object:
         stream = snapshot.latency.get("stream")
         return (
+            snapshot.pending,
             dict(snapshot.latency),
             tuple((g.name, len(g.pods), tuple(g.latency.items())) for g in snapshot.groups),
             history_key(snapshot.history, CHART_SERIES),
@@ -162,6 +179,7 @@ class LatencyPanel(Panel):
             title="p99 over time (s)",
             ylabel="s",
             level=level,
+            empty=empty_text(snapshot),
         )
 
 

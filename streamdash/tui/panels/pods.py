@@ -27,6 +27,7 @@ from streamdash.core.snapshot import PodRow, Snapshot
 from streamdash.settings import Thresholds
 from streamdash.tui.palette import Palette
 from streamdash.tui.panels.base import Panel
+from streamdash.tui.panels.latency import PENDING_CELL
 from streamdash.tui.panels.rowgrid import GridColumn, RowGrid
 
 BAR_WIDTH = 6
@@ -99,13 +100,23 @@ def fd_bar(row: PodRow, palette: Palette, thresholds: Thresholds) -> Text:
 
 
 def row_cells(
-    row: PodRow, palette: Palette, thresholds: Thresholds, prefix: str = ""
+    row: PodRow,
+    palette: Palette,
+    thresholds: Thresholds,
+    prefix: str = "",
+    pending: tuple[str, ...] = (),
 ) -> list[Text]:
     """The cells of one pod row, in ``COLUMNS`` order, all plain text; ``prefix`` (the
-    name prefix every pod shares, said once in the caption) is elided from the name."""
+    name prefix every pod shares, said once in the caption) is elided from the name;
+    a p99 whose histogram is ``pending`` (the early first frame) reads ``…``."""
 
     def num(text: str, style: str = "") -> Text:
         return Text(text, style=style, justify="right")
+
+    def p99(kind: str, value: float | None, over: bool) -> Text:
+        if kind in pending:
+            return num(PENDING_CELL, palette.muted)
+        return num(fmt.seconds(value, over), palette.warning if over else "")
 
     if row.open_fds is None and row.max_fds is None:
         fds = fmt.NA
@@ -115,14 +126,8 @@ def row_cells(
         fds = f"{fmt.count(row.open_fds)}/{fmt.count_compact(row.max_fds)}"
     return [
         Text(fmt.safe_label(elide(row.pod, prefix))),
-        num(
-            fmt.seconds(row.ttft_p99, row.ttft_p99_overflowed),
-            palette.warning if row.ttft_p99_overflowed else "",
-        ),
-        num(
-            fmt.seconds(row.stream_p99, row.stream_p99_overflowed),
-            palette.warning if row.stream_p99_overflowed else "",
-        ),
+        p99("ttft", row.ttft_p99, row.ttft_p99_overflowed),
+        p99("stream", row.stream_p99, row.stream_p99_overflowed),
         fd_bar(row, palette, thresholds),
         num(fmt.count(row.open_connections)),
         num(fds),
@@ -165,6 +170,8 @@ class PodsPanel(Panel):
         self._palette: Palette | None = None
         self.prefix = ""
         """The name prefix every pod shares: elided in the rows, said in the title."""
+        self.pending: tuple[str, ...] = ()
+        """Histogram kinds not answered yet (the early first frame): their p99s read ``…``."""
 
     def compose_body(self) -> ComposeResult:
         yield FilterInput(
@@ -175,7 +182,7 @@ class PodsPanel(Panel):
     def _cells(self, row: PodRow) -> list[Text]:
         if self._palette is None:
             self._palette = self.palette
-        return row_cells(row, self._palette, self.thresholds, self.prefix)
+        return row_cells(row, self._palette, self.thresholds, self.prefix, self.pending)
 
     @property
     def table(self) -> RowGrid[PodRow]:
@@ -185,7 +192,7 @@ class PodsPanel(Panel):
         return self.table
 
     def data_key(self, snapshot: Snapshot) -> object:
-        return snapshot.pods
+        return snapshot.pods, snapshot.pending
 
     def render_data(self, snapshot: Snapshot) -> None:
         self._apply(force=False)
@@ -198,6 +205,9 @@ class PodsPanel(Panel):
         prefix = shared_prefix(r.pod for r in rows)
         if prefix != self.prefix:  # every name cell changes: format the rows again
             self.prefix, force = prefix, True
+        pending = self.snapshot.pending if self.snapshot is not None else ()
+        if pending != self.pending:  # the p99 cells change from "…": format them again
+            self.pending, force = pending, True
         wanted = sort_rows(
             filter_rows(rows, self.filter_text), self.sort_column, self.sort_descending
         )

@@ -285,6 +285,9 @@ class RowGrid(ScrollView, Generic[R], can_focus=True):
         scroll_x = round(self.scroll_offset.x)
         base = self.rich_style
         if y == 0:
+            top = round(self.scroll_offset.y)  # the visible rows first: their widths
+            for key in self._keys[top : top + max(0, self.size.height - 1)]:
+                self._formatted(key)  # (cached) may widen columns the header must match
             header = self._cells_line([Text(c.label) for c in self.columns])
             style = base + self.get_component_rich_style("rowgrid--header")
             return self._finish(header, style, scroll_x, width)
