@@ -7,6 +7,7 @@ answer's size and rows, and ``json.loads`` of it in Python (the client's share).
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import urllib.parse
@@ -34,21 +35,29 @@ class QueryCost:
     samples: int | None = None
     """Prometheus's own count of the samples the query read (``stats=all`` ->
     ``data.stats.samples.totalQueryableSamples``): deterministic, load-independent."""
+    wire_bytes: int | None = None
+    """The answer as sent over the wire with ``Accept-Encoding: gzip`` (what streamdash
+    asks for); ``bytes`` is the decoded JSON."""
 
 
-def ask(url: str, path: str, params: dict[str, str]) -> tuple[float, bytes, dict[str, Any]]:
-    """POST one query with ``stats=all``: (seconds to the last byte, body, parsed body).
-    RuntimeError when Prometheus answers an error."""
+def ask(url: str, path: str, params: dict[str, str]) -> tuple[float, bytes, dict[str, Any], int]:
+    """POST one query with ``stats=all``, accepting gzip as streamdash does: (seconds to
+    the last byte, decoded body, parsed body, bytes on the wire). RuntimeError when
+    Prometheus answers an error."""
     body = urllib.parse.urlencode({**params, "stats": "all"}).encode()
     t0 = time.monotonic()
-    request = urllib.request.Request(f"{url}{path}", data=body, method="POST")
+    request = urllib.request.Request(
+        f"{url}{path}", data=body, method="POST", headers={"Accept-Encoding": "gzip"}
+    )
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
-        payload = resp.read()
+        wire = resp.read()
+        encoding = resp.headers.get("Content-Encoding", "")
     server_s = time.monotonic() - t0
+    payload = gzip.decompress(wire) if encoding == "gzip" else wire
     doc = json.loads(payload)
     if doc.get("status") != "success":
         raise RuntimeError(f"query failed: {doc.get('error')}: {params.get('query', '')[:200]}")
-    return server_s, payload, doc
+    return server_s, payload, doc, len(wire)
 
 
 def samples_of(doc: dict[str, Any]) -> int | None:
@@ -75,12 +84,12 @@ def costs_of(
             }
         else:
             path, params = "/api/v1/query", {"query": text, "time": f"{at:.3f}"}
-        server_s, payload, _ = ask(url, path, params)
+        server_s, payload, _, wire = ask(url, path, params)
         t0 = time.monotonic()
         doc = json.loads(payload)
         parse_s = time.monotonic() - t0
         rows = len(doc.get("data", {}).get("result", []))
-        out.append(QueryCost(name, server_s, len(payload), rows, parse_s, samples_of(doc)))
+        out.append(QueryCost(name, server_s, len(payload), rows, parse_s, samples_of(doc), wire))
     return out
 
 

@@ -219,6 +219,7 @@ def _totals(costs: list[QueryCost]) -> dict[str, object]:
     return {
         "refresh_samples": sum(c.samples or 0 for c in instant),
         "refresh_bytes": sum(c.bytes for c in instant),
+        "refresh_wire_bytes": sum(c.wire_bytes or 0 for c in instant),
         "refresh_queries": len(instant),
         "history_samples": history[0].samples if history else None,
         "history_bytes": history[0].bytes if history else None,

@@ -34,6 +34,8 @@ FIRST_FRAME_TIMEOUT_S = 30.0
 POLL_S = 0.02
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+LATENCY_RE = re.compile(r"│p99 +[0-9.>]+ ?(ms|s|min)\b")
+"""The latency table's p99 row with a number (not ``…``): the latency has answered."""
 POD_RE = re.compile(r"llama-serve-[a-z0-9]{5}-[a-z0-9]{5}|…[a-z0-9]{5}-[a-z0-9]{5}|…[a-z0-9]{5}\b")
 """A pod name on screen: whole, or as the pods table shows it with the shared prefix
 elided (``…29v7s``)."""
@@ -156,6 +158,9 @@ class FirstFrame:
     history_seconds: list[float] = field(default_factory=list)
     """Launch to Prometheus counting the history range query (None-free: runs where it
     never came within the bound are left out)."""
+    latency_seconds: list[float] = field(default_factory=list)
+    """Launch to the latency table's first number (the early first frame shows the pods
+    before the histograms answer); runs where it never came are left out."""
 
     @property
     def median(self) -> float:
@@ -164,11 +169,16 @@ class FirstFrame:
 
 def first_frame(server: PrometheusServer, namespace: str, workdir: Path, runs: int) -> FirstFrame:
     """Launch ``runs`` times with a 1 h refresh so only the first refresh happens."""
-    seconds, instants, ranges, history = [], [], [], []
+    seconds, instants, ranges, history, latency = [], [], [], [], []
     for i in range(runs):
         i0, r0 = requests_by_kind(server)
         t0 = time.monotonic()
-        with dashboard(server, namespace, "1h", workdir, f"first-{i}") as (_, first, _):
+        with dashboard(server, namespace, "1h", workdir, f"first-{i}") as (tmux, first, _):
+            while time.monotonic() - t0 < FIRST_FRAME_TIMEOUT_S:
+                if LATENCY_RE.search(tmux.screen()):
+                    latency.append(time.monotonic() - t0)
+                    break
+                time.sleep(POLL_S)
             time.sleep(1.5)
             instant, ranged = requests_by_kind(server)
             while ranged - r0 < 1 and time.monotonic() - t0 < FIRST_FRAME_TIMEOUT_S:
@@ -186,6 +196,7 @@ def first_frame(server: PrometheusServer, namespace: str, workdir: Path, runs: i
         ),
         instant_per_refresh=statistics.median(instants),
         history_seconds=history,
+        latency_seconds=latency,
     )
 
 

@@ -81,11 +81,13 @@ def test_a_person_drives_the_dashboard(dashboard: Path) -> None:
     press(*"p64nz", "Enter")
     wait_for(lambda s: "p64nz" in s and "gw7dk" not in s, "the filtered pods table")
     press("Escape")
+    time.sleep(0.6)  # a lone ESC followed at once by a key reads as alt+key
 
     press("5", "Enter")
     shown = wait_for(lambda s: "Evidence" in s or "evidence" in s, "a finding's evidence")
     assert re.match(r"\s*\d+ critical", shown.splitlines()[0]), shown.splitlines()[:2]
     press("Escape")
+    time.sleep(0.6)  # (the backfill may be building its snapshots now: keys come late)
 
     press("e")
     wait_for(lambda s: "streamdash-snapshot-" in s, "the export path")
