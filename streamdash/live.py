@@ -338,7 +338,9 @@ class LiveRefresher:
         raw = self._with_history(self._carried.raw, window_seconds)
         if raw.history is None:
             return None
-        self._carried = Carried(raw, self._carried.stale, self._carried.good_at)
+        # the history is now shown: a later failure of its query carries it from here
+        good_at = {**self._carried.good_at, "history": raw.taken_at}
+        self._carried = Carried(raw, self._carried.stale, good_at)
         return build_snapshot(raw, self.settings, self._carried.stale)
 
     def _refresh(
