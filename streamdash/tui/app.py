@@ -235,8 +235,11 @@ class StreamdashApp(TimeActions):
                 return
             started = time.monotonic()
             try:
-                snapshot = self._refresh_first(window) if self.snapshot is None else None
-                snapshot = snapshot or self.refresher.refresh(window)
+                refresher = self.refresher
+                if self.snapshot is None and isinstance(refresher, EarlyFrames):
+                    snapshot = refresher.refresh_first(window, self._early_frame_poster(window))
+                else:
+                    snapshot = refresher.refresh(window)
                 description = self.refresher.describe()
             except Exception as exc:  # shown as stale + one line, never a traceback
                 self.post_message(PollResult(None, one_line(exc), None, window))
@@ -249,16 +252,14 @@ class StreamdashApp(TimeActions):
             self.backfill_started = True
             self.call_from_thread(self.start_backfill)
 
-    def _refresh_first(self, window: int) -> Snapshot | None:
-        """The first refresh through a refresher that can show an early frame (pods,
-        FDs, CPU, HPA before the latency histograms); None when it cannot."""
-        if not isinstance(self.refresher, EarlyFrames):
-            return None
+    def _early_frame_poster(self, window: int) -> Callable[[Snapshot], None]:
+        """What the first refresh calls with its early frame (pods, FDs, CPU, HPA before
+        the latency histograms): post it to the app."""
 
         def early(snapshot: Snapshot) -> None:
             self.post_message(EarlyFrame(snapshot, window))
 
-        return self.refresher.refresh_first(window, early)
+        return early
 
     @on(EarlyFrame)
     def _on_early_frame(self, message: EarlyFrame) -> None:
