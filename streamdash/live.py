@@ -169,11 +169,14 @@ class LiveRefresher:
     def _partial_snapshot(self, raw: RawAnswers) -> Snapshot:
         """The early first frame: what has answered, built alone (nothing carried, no LB
         rows yet), latency pending."""
-        errors = tuple(
+        clean = sanitise.raw_answers(dataclasses.replace(raw, errors=self._scrubbed(raw)))
+        return build_snapshot(clean, self.settings, ())
+
+    def _scrubbed(self, raw: RawAnswers) -> tuple[SourceError, ...]:
+        """``raw``'s errors with every configured secret masked."""
+        return tuple(
             SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
         )
-        clean = sanitise.raw_answers(dataclasses.replace(raw, errors=errors))
-        return build_snapshot(clean, self.settings, ())
 
     def _fetch_primary(
         self,
@@ -257,9 +260,7 @@ class LiveRefresher:
             raw = dataclasses.replace(
                 raw, alerts=alerts, errors=raw.errors + ((error,) if error else ())
             )
-        errors = tuple(
-            SourceError(e.source, scrub(e.message, self._secrets), e.part) for e in raw.errors
-        )
+        errors = self._scrubbed(raw)
         notes = raw.notes
         floor = window_note(self.settings, window_seconds, self.live_kind != "prometheus")
         if floor:
