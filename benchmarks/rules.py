@@ -257,16 +257,54 @@ def _rule_group_cost(work: Path, rule_file: Path, log: Log) -> dict[str, object]
         server.stop()
 
 
+def _tui(
+    server: PrometheusServer, workdir: Path, runs: int, seconds: tuple[float, float], log: Log
+) -> dict[str, object]:
+    """The dashboard on the recorded series (its probe finds them at start)."""
+    from benchmarks import tui
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    ff = tui.first_frame(server, NAMESPACE, workdir, runs=runs)
+    log(f"rules tui: first frame {ff.seconds} s, latency {ff.latency_seconds} s")
+    per = ff.instant_per_refresh
+    busy = tui.steady(
+        server, NAMESPACE, workdir, refresh="1s", seconds=seconds[0], queries_per_refresh=per
+    )
+    idle = tui.steady(
+        server,
+        NAMESPACE,
+        workdir,
+        refresh="5s",
+        seconds=seconds[1],
+        queries_per_refresh=per,
+        pipe=True,
+    )
+    log(f"rules tui: {busy.cpu_per_refresh_ms} ms per refresh; idle {idle.cpu_share:.3f}")
+    return {
+        "first_frame_s": ff.seconds,
+        "latency_s": ff.latency_seconds,
+        "instant_per_refresh": per,
+        "cpu_per_refresh_ms": busy.cpu_per_refresh_ms,
+        "busy_refreshes": busy.refreshes,
+        "idle_share": idle.cpu_share,
+        "bytes_per_refresh": idle.bytes_per_refresh,
+    }
+
+
 def measure(
     pods: int,
     runs: int,
     fleet_build: FleetBuild | None = None,
     need_s: float = NEED_S,
     side_by_side_runs: int = 0,
+    tui_runs: int = 0,
+    tui_seconds: tuple[float, float] = (30.0, 20.0),
 ) -> dict[str, object]:
     """Everything of the module docstring for one fleet size (``side_by_side_runs``:
     also ``headless.side_by_side`` against the rules fleet, where ``streamdash
-    snapshot`` reads the recorded series)."""
+    snapshot`` reads the recorded series; ``tui_runs``: the real dashboard in tmux on
+    the recorded series as well: first frame ``tui_runs`` times, then ``tui_seconds``
+    at ``--refresh 1s`` (CPU per refresh) and at ``--refresh 5s`` (idle, bytes))."""
 
     def log(m: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True)
@@ -306,10 +344,12 @@ def measure(
                 "reference_median_s": s.reference_median,
                 "ratio": s.ratio,
             }
+        tui_out = _tui(server, rf.workdir / "tui", tui_runs, tui_seconds, log) if tui_runs else None
     finally:
         server.stop()
     group = _rule_group_cost(rf.workdir, rf.rule_file, log)
     return {
+        "tui": tui_out,
         "side_by_side": sbs,
         "pods": pods,
         "runs": runs,

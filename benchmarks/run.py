@@ -121,7 +121,13 @@ def run(args: argparse.Namespace) -> Results:
         if args.rules:
             log(f"fleet {pods}: recording rules (backfilled), live vs recorded")
             results.rules[pods] = rules.measure(
-                pods, runs, build, need_s=rules.NEED_S, side_by_side_runs=runs
+                pods,
+                runs,
+                build,
+                need_s=rules.NEED_S,
+                side_by_side_runs=runs,
+                tui_runs=args.first_frame_runs if tui_on else 0,
+                tui_seconds=(min(args.cpu_seconds, 60.0), args.idle_seconds),
             )
     results.finished = time.time()
     return results

@@ -21,6 +21,19 @@ from typing import Protocol
 from streamdash.core.snapshot import Finding
 
 
+@dataclass(frozen=True)
+class FindingsMark:
+    """What the timeline needs of a snapshot: its time and findings (a few KB, where
+    the whole snapshot holds a row per pod)."""
+
+    taken_at: float
+    findings: tuple[Finding, ...]
+
+
+def mark_of(frame: HasFindings) -> FindingsMark:
+    return FindingsMark(frame.taken_at, tuple(frame.findings))
+
+
 class HasFindings(Protocol):
     @property
     def taken_at(self) -> float: ...

@@ -11,15 +11,56 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.carry import Carried, carry_forward
 from streamdash.core.raw import LbTimeoutRaw
 from streamdash.core.snapshot import Snapshot
+from streamdash.core.timeline import FindingsMark, mark_of
 from streamdash.live import LiveRefresher
 
 BACKFILL_SECONDS = 3600
 BACKFILL_STEP_SECONDS = 60
+BACKFILL_POD_ROWS = 120_000
+"""Pod rows the backfill builds at most (about): each step is a whole snapshot, so a
+big fleet gets a coarser step instead of minutes of CPU and a GiB of rows."""
+BACKFILL_KEEP_ROWS = 20_000
+"""Pod rows of the backfill kept whole (the newest snapshots); the others keep only
+their time and findings, which is all the timeline needs."""
+
+
+def backfill_step(pods: int, span: int = BACKFILL_SECONDS) -> int:
+    """The step for a fleet of ``pods``: ``BACKFILL_STEP_SECONDS`` while the hour stays
+    within ``BACKFILL_POD_ROWS`` pod rows (up to ~1,900 pods), else the smallest
+    multiple of it that does (180 s at 5,000 pods, 600 s at 20,000). A coarser step
+    also costs Prometheus proportionally less."""
+    base = BACKFILL_STEP_SECONDS
+    steps = max(1, BACKFILL_POD_ROWS // max(1, pods))
+    return max(base, math.ceil(span / steps / base) * base)
+
+
+@dataclass(frozen=True)
+class KeptBackfill:
+    """The backfill as the dashboard keeps it: every step's findings (``marks``), and
+    whole snapshots for the newest steps within ``BACKFILL_KEEP_ROWS`` pod rows (at
+    least the newest one). Both oldest first."""
+
+    snapshots: tuple[Snapshot, ...]
+    marks: tuple[FindingsMark, ...]
+
+
+def keep_backfill(snapshots: Sequence[Snapshot], rows: int = BACKFILL_KEEP_ROWS) -> KeptBackfill:
+    """Split ``snapshots`` (oldest first) as ``KeptBackfill`` says."""
+    kept: list[Snapshot] = []
+    used = 0
+    for snap in reversed(snapshots):
+        if kept and used + len(snap.pods) > rows:
+            break
+        kept.append(snap)
+        used += len(snap.pods)
+    return KeptBackfill(tuple(reversed(kept)), tuple(mark_of(s) for s in snapshots))
 
 
 def backfill_note(step: int) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,12 +17,20 @@ from textual import work
 from textual.app import App
 
 from streamdash import format as fmt
-from streamdash.core.snapshot import Finding, Snapshot
-from streamdash.core.timeline import HasFindings, TimelineEntry, nearest_index, timeline
+from streamdash.core.snapshot import Snapshot
+from streamdash.core.timeline import (
+    FindingsMark,
+    HasFindings,
+    TimelineEntry,
+    mark_of,
+    nearest_index,
+    timeline,
+)
 from streamdash.tui.screens.timeline import TimelineScreen, clock
 
 if TYPE_CHECKING:
     from streamdash.live import LiveRefresher
+    from streamdash.record.backfill import KeptBackfill
     from streamdash.settings import Settings
     from streamdash.tui.dashboard import DashboardScreen
 
@@ -33,14 +40,6 @@ SESSION_POD_ROWS = 50_000
 """Whole snapshots kept in memory hold at most this many pod rows together (about
 50 MiB): a 1,000-pod fleet keeps its last 50 snapshots whole, a 10-pod one all 720.
 The findings of every one of the ``session_snapshots`` stay for the timeline."""
-
-
-@dataclass(frozen=True)
-class FindingsMark:
-    """What the timeline needs of a snapshot: its time and findings (a few KB)."""
-
-    taken_at: float
-    findings: tuple[Finding, ...]
 
 
 def session_file_name(now: datetime) -> str:
@@ -70,8 +69,11 @@ class TimeActions(App[int]):
         self.session_rows = 0
         self.marks: collections.deque[FindingsMark] = collections.deque(maxlen=keep)
         """Time and findings of each of the last ``keep`` snapshots (the timeline)."""
-        self.backfill: list[Snapshot] = []
-        """Snapshots built from Prometheus's range queries for the hour before start."""
+        self.backfill: tuple[Snapshot, ...] = ()
+        """Snapshots built from Prometheus's range queries for the hour before start,
+        kept whole (the newest, bounded: ``keep_backfill``)."""
+        self.backfill_marks: tuple[FindingsMark, ...] = ()
+        """Time and findings of every backfilled step (the timeline)."""
         self.backfill_started = False
         """Set once the first refresh (and its chart follow-up) has answered: the
         backfill's range queries then start, never beside the first frame's queries."""
@@ -88,7 +90,7 @@ class TimeActions(App[int]):
         self.session_rows += len(snapshot.pods)
         while len(self.session) > 1 and self.session_rows > SESSION_POD_ROWS:
             self.session_rows -= len(self.session.popleft().pods)
-        self.marks.append(FindingsMark(snapshot.taken_at, tuple(snapshot.findings)))
+        self.marks.append(mark_of(snapshot))
         self.viewing = None
 
     def past(self) -> list[Snapshot]:
@@ -111,25 +113,28 @@ class TimeActions(App[int]):
 
         refresher = getattr(self, "refresher", None)
         if isinstance(refresher, LiveRefresher) and refresher.prometheus is not None:
-            self._backfill_worker(refresher, time.time())
+            pods = len(self.snapshot.pods) if self.snapshot is not None else 0
+            self._backfill_worker(refresher, time.time(), pods)
 
     @work(thread=True, group="backfill", exit_on_error=False)
-    def _backfill_worker(self, refresher: LiveRefresher, now: float) -> None:
-        from streamdash.record.backfill import backfill
+    def _backfill_worker(self, refresher: LiveRefresher, now: float, pods: int) -> None:
+        from streamdash.record.backfill import backfill, backfill_step, keep_backfill
 
-        snapshots = backfill(refresher, self.settings.window_seconds, now)
-        self.call_from_thread(self._set_backfill, snapshots)
+        step = backfill_step(pods)
+        kept = keep_backfill(backfill(refresher, self.settings.window_seconds, now, step=step))
+        self.call_from_thread(self._set_backfill, kept)
 
-    def _set_backfill(self, snapshots: list[Snapshot]) -> None:
-        self.backfill = snapshots
+    def _set_backfill(self, kept: KeptBackfill) -> None:
+        self.backfill, self.backfill_marks = kept.snapshots, kept.marks
 
     # ----- timeline -------------------------------------------------------------------
     def timeline_frames(self) -> list[HasFindings]:
         first = self.marks[0].taken_at if self.marks else float("inf")
-        return [s for s in self.backfill if s.taken_at < first] + list(self.marks)
+        frames: list[HasFindings] = [m for m in self.backfill_marks if m.taken_at < first]
+        return frames + list(self.marks)
 
     def timeline_title(self) -> str:
-        n, b = len(self.marks), len(self.backfill)
+        n, b = len(self.marks), len(self.backfill_marks)
         back = f" and {b} from Prometheus before start" if b else ""
         return f"Findings timeline · {n} snapshots of this session{back}"
 

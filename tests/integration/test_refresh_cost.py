@@ -161,6 +161,8 @@ async def test_the_tui_backfill_waits_for_the_first_frame(prom: PrometheusServer
             assert events[:2] == ["refresh", "backfill"]
             assert app.snapshot is not None and app.snapshot.pods
             assert all(s.taken_at < app.snapshot.taken_at for s in app.backfill)
+            kept = {s.taken_at for s in app.backfill}
+            assert kept <= {m.taken_at for m in app.backfill_marks}  # every step has a mark
     finally:
         refresher.close()
 

@@ -125,3 +125,34 @@ def test_the_markdown_section_lists_entries_with_utc_times_and_inert_labels() ->
     assert row.startswith("| 2026-12-01T00:01:00Z | 2026-12-01T00:00:00Z | appeared (critical) |")
     assert "a\\|b" in row
     assert "No finding appeared" in render_timeline((), "none")
+
+
+@pytest.mark.parametrize(
+    ("pods", "step"), [(0, 60), (10, 60), (1000, 60), (1966, 60), (5000, 180), (20000, 600)]
+)
+def test_the_backfill_step_grows_with_the_fleet_so_the_rows_built_stay_bounded(
+    pods: int, step: int
+) -> None:
+    from streamdash.record.backfill import BACKFILL_POD_ROWS, BACKFILL_SECONDS, backfill_step
+
+    assert backfill_step(pods) == step
+    assert step % 60 == 0
+    snapshots = BACKFILL_SECONDS // step + 1
+    assert snapshots * pods <= BACKFILL_POD_ROWS + pods  # within one snapshot of the budget
+
+
+def test_the_kept_backfill_is_the_newest_whole_snapshots_within_the_row_budget() -> None:
+    from streamdash.record.backfill import keep_backfill
+
+    base = sample_snapshot()
+    per = len(base.pods)
+    assert per > 1
+    frames = [
+        replace(base, taken_at=NOW + i, findings=(fnd(f"f{i}", "warning"),)) for i in range(5)
+    ]
+    kept = keep_backfill(frames, rows=2 * per + 1)
+    assert [s.taken_at for s in kept.snapshots] == [NOW + 3, NOW + 4]
+    assert [m.taken_at for m in kept.marks] == [NOW + i for i in range(5)]
+    assert [m.findings for m in kept.marks] == [tuple(f.findings) for f in frames]
+    assert [s.taken_at for s in keep_backfill(frames, rows=0).snapshots] == [NOW + 4]
+    assert keep_backfill([]).snapshots == () and keep_backfill([]).marks == ()
