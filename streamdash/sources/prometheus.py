@@ -20,7 +20,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -808,13 +808,14 @@ class PrometheusSource:
             hist = _histogram(rows, plan, part, pod_label, group_by)
             for kind in plan.kinds:
                 histograms[kind] = hist
-        gauges = _tagged_by_pod(ok.get(QueryPart.POD_GAUGES, ()), pod_label)
-        members = _members(ok.get(QueryPart.POD_GAUGES, ()), pod_label, self._plan.group_labels)
-        fleet = {pod for h in histograms.values() for pod in h.pods} | set(
-            gauges.get(promql.Piece.IN_FLIGHT, {})
+        pod_rows = _by_piece(ok.get(QueryPart.POD_GAUGES, ()))
+        in_flight = _by_pod(pod_rows.get(promql.Piece.IN_FLIGHT, ()), pod_label)
+        members = _members(
+            pod_rows.get(promql.Piece.MEMBER, ()), pod_label, self._plan.group_labels
         )
+        fleet = {pod for h in histograms.values() for pod in h.pods} | set(in_flight)
         cpu = _tagged_by_pod(ok.get(QueryPart.CPU, ()), promql.K8S_POD_LABEL)
-        fd_map = _fds(ok.get(QueryPart.POD_GAUGES, ()), pod_label, fleet)
+        fd_map = _fds(pod_rows, pod_label, fleet)
 
         def only_fleet(values: Mapping[str, float]) -> dict[str, float]:
             return {pod: v for pod, v in values.items() if pod in fleet}
@@ -841,7 +842,7 @@ class PrometheusSource:
             fds=fd_map,
             cpu_cores=only_fleet(cpu.get(promql.Piece.CPU, {})),
             cpu_request_cores=only_fleet(cpu.get(promql.Piece.CPU_REQUEST, {})),
-            in_flight=dict(gauges.get(promql.Piece.IN_FLIGHT, {})),
+            in_flight=in_flight,
             pod_groups=members,
             hpas=hpas,
             pod_workloads={pod: w for pod, w in workloads.items() if pod in fleet},
@@ -912,6 +913,27 @@ def _tagged_by_pod(
         value = _instant(row)
         if part and pod and value is not None:
             out.setdefault(part, {})[pod] = value
+    return out
+
+
+def _by_piece(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Rows grouped by their ``PART_LABEL`` piece (untagged rows are dropped), so each
+    reader walks only its own rows."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        piece = _labels(row).get(promql.PART_LABEL)
+        if piece:
+            out.setdefault(piece, []).append(row)
+    return out
+
+
+def _by_pod(rows: Iterable[Mapping[str, Any]], pod_label: str) -> dict[str, float]:
+    """pod -> value of one piece's rows (rows without a pod or a number are skipped)."""
+    out: dict[str, float] = {}
+    for row in rows:
+        pod, value = _labels(row).get(pod_label), _instant(row)
+        if pod and value is not None:
+            out[pod] = value
     return out
 
 
@@ -991,25 +1013,36 @@ def _members(
     return {pod: tuple(sorted(keys)) for pod, keys in out.items()}
 
 
-def _fds(rows: Iterable[Mapping[str, Any]], pod_label: str, fleet: set[str]) -> dict[str, FdRaw]:
-    """The ``pod_gauges`` FD parts (``promql.fd_parts``) as each fleet pod's worst pair."""
-    tagged: dict[str, list[tuple[str, dict[str, str], float]]] = {}
-    for row in rows:
-        labels = dict(_labels(row))
-        part = labels.pop(promql.PART_LABEL, None)
-        labels.pop("__name__", None)
-        value = _instant(row)
-        pod = labels.get(
-            promql.K8S_POD_LABEL if part and part.startswith("container_") else pod_label
-        )
-        if part and pod and value is not None:
-            tagged.setdefault(part, []).append((pod, labels, value))
-    pairs = fds.worst_pairs(fds.pair_series(tagged.get("open_fds", ()), tagged.get("max_fds", ())))
-    containers: list[fds.ContainerRow] = [
-        (pod, labels.get("container", ""), what, value)
-        for part, what in (("container_fds", "fds"), ("container_sockets", "sockets"))
-        for pod, labels, value in tagged.get(part, ())
-    ]
+def _fds(
+    rows: Mapping[str, Sequence[Mapping[str, Any]]], pod_label: str, fleet: set[str]
+) -> dict[str, FdRaw]:
+    """The ``pod_gauges`` FD parts (``promql.fd_parts``; ``rows`` by piece, from
+    ``_by_piece``) as each fleet pod's worst pair."""
+    dropped = (promql.PART_LABEL, "__name__")
+
+    def process(piece: str) -> list[tuple[str, dict[str, str], float]]:
+        out = []
+        for row in rows.get(piece, ()):
+            metric = _labels(row)
+            pod, value = metric.get(pod_label), _instant(row)
+            if pod and value is not None:
+                labels = {k: v for k, v in metric.items() if k not in dropped}
+                out.append((pod, labels, value))
+        return out
+
+    pairs = fds.worst_pairs(
+        fds.pair_series(process(promql.Piece.OPEN_FDS), process(promql.Piece.MAX_FDS))
+    )
+    containers: list[fds.ContainerRow] = []
+    for piece, what in (
+        (promql.Piece.CONTAINER_FDS, "fds"),
+        (promql.Piece.CONTAINER_SOCKETS, "sockets"),
+    ):
+        for row in rows.get(piece, ()):
+            metric = _labels(row)
+            pod, value = metric.get(promql.K8S_POD_LABEL), _instant(row)
+            if pod and value is not None:
+                containers.append((pod, metric.get("container", ""), what, value))
     return fds.with_cadvisor(pairs, containers, sorted(fleet))
 
 
