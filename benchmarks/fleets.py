@@ -82,7 +82,7 @@ class FleetBuild:
 
 
 FLEETS = {
-    20000: FleetBuild(pods=20000, histograms=("ttft", "stream"), future_s=1200, shards=4),
+    20000: FleetBuild(pods=20000, histograms=("ttft", "stream"), future_s=1800, shards=4),
     5000: FleetBuild(pods=5000, future_s=900),
     1000: FleetBuild(pods=1000, future_s=1500),
     100: FleetBuild(pods=100, future_s=1500),

@@ -38,6 +38,10 @@ class QueryCost:
     wire_bytes: int | None = None
     """The answer as sent over the wire with ``Accept-Encoding: gzip`` (what streamdash
     asks for); ``bytes`` is the decoded JSON."""
+    error: str | None = None
+    """Why Prometheus gave no answer (e.g. ``HTTP 503`` when the query ran past its
+    ``--query.timeout``); the other figures are then 0 and ``server_s`` is the time to
+    the error."""
 
 
 def ask(url: str, path: str, params: dict[str, str]) -> tuple[float, bytes, dict[str, Any], int]:
@@ -84,7 +88,12 @@ def costs_of(
             }
         else:
             path, params = "/api/v1/query", {"query": text, "time": f"{at:.3f}"}
-        server_s, payload, _, wire = ask(url, path, params)
+        t_ask = time.monotonic()
+        try:
+            server_s, payload, _, wire = ask(url, path, params)
+        except (OSError, RuntimeError) as exc:  # urllib's HTTPError and URLError are OSError
+            out.append(QueryCost(name, time.monotonic() - t_ask, 0, 0, 0.0, error=str(exc)[:200]))
+            continue
         t0 = time.monotonic()
         doc = json.loads(payload)
         parse_s = time.monotonic() - t0

@@ -115,7 +115,7 @@ def _rules_rows(r: Results, pods: list[int], row: Row) -> None:
     def both(key: str, form: str) -> Callable[[dict[str, Any]], str]:
         def f(m: dict[str, Any]) -> str:
             live, rec = m["live"].get(key), m["recorded"].get(key)
-            return form.format(live) + " / " + (form.format(rec) if rec is not None else "n/a")
+            return " / ".join(form.format(v) if v is not None else "n/a" for v in (live, rec))
 
         return f
 
@@ -163,7 +163,7 @@ def _rules_rows(r: Results, pods: list[int], row: Row) -> None:
         each(both("history_server_s", "{:.2f} s")),
         f"<= {GOAL_HISTORY_S:g} s at 5,000",
         (r.rules[5000]["recorded"]["history_server_s"] <= GOAL_HISTORY_S)
-        if 5000 in r.rules
+        if 5000 in r.rules and r.rules[5000]["recorded"]["history_server_s"] is not None
         else None,
     )
     row(
@@ -473,6 +473,9 @@ def render(r: Results) -> tuple[str, list[str]]:
             "|---|---|---|---|---|---|",
         ]
         for c in costs:
+            if c.error:
+                lines.append(f"| {c.name} | failed after {c.server_s:.1f} s: {c.error} | | | | |")
+                continue
             lines.append(
                 f"| {c.name} | {c.server_s:.2f} s | {c.samples or 0:,} | {c.bytes / 1e6:.2f} MB "
                 f"| {c.rows:,} | {c.parse_s:.2f} s |"

@@ -223,7 +223,10 @@ def _totals(costs: list[QueryCost]) -> dict[str, object]:
         "refresh_queries": len(instant),
         "history_samples": history[0].samples if history else None,
         "history_bytes": history[0].bytes if history else None,
-        "history_server_s": round(history[0].server_s, 3) if history else None,
+        "history_server_s": (
+            round(history[0].server_s, 3) if history and not history[0].error else None
+        ),
+        "errors": {c.name: c.error for c in costs if c.error},
         "per_query": [asdict(c) for c in costs],
     }
 
@@ -381,8 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--side-by-side", type=int, default=0, help="also snapshot vs reference runs, recorded"
     )
+    p.add_argument(
+        "--tui", type=int, default=0, help="also the dashboard on the recorded series: launches"
+    )
     args = p.parse_args(argv)
-    print(json.dumps(measure(args.pods, args.runs, side_by_side_runs=args.side_by_side), indent=1))
+    out = measure(args.pods, args.runs, side_by_side_runs=args.side_by_side, tui_runs=args.tui)
+    print(json.dumps(out, indent=1))
     return 0
 
 
