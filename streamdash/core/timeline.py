@@ -21,6 +21,14 @@ from typing import Protocol
 from streamdash.core.snapshot import Finding
 
 
+class HasFindings(Protocol):
+    @property
+    def taken_at(self) -> float: ...
+
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+
+
 @dataclass(frozen=True)
 class FindingsMark:
     """What the timeline needs of a snapshot: its time and findings (a few KB, where
@@ -32,14 +40,6 @@ class FindingsMark:
 
 def mark_of(frame: HasFindings) -> FindingsMark:
     return FindingsMark(frame.taken_at, tuple(frame.findings))
-
-
-class HasFindings(Protocol):
-    @property
-    def taken_at(self) -> float: ...
-
-    @property
-    def findings(self) -> Sequence[Finding]: ...
 
 
 class Change(enum.StrEnum):

@@ -814,7 +814,8 @@ class PrometheusSource:
             pod_rows.get(promql.Piece.MEMBER, ()), pod_label, self._plan.group_labels
         )
         fleet = {pod for h in histograms.values() for pod in h.pods} | set(in_flight)
-        cpu = _tagged_by_pod(ok.get(QueryPart.CPU, ()), promql.K8S_POD_LABEL)
+        cpu_rows = _by_piece(ok.get(QueryPart.CPU, ()))
+        cpu = {p: _by_pod(rows, promql.K8S_POD_LABEL) for p, rows in cpu_rows.items()}
         fd_map = _fds(pod_rows, pod_label, fleet)
 
         def only_fleet(values: Mapping[str, float]) -> dict[str, float]:
@@ -902,20 +903,6 @@ class _ChartCache:
 # --------------------------------------------------------------------------- parsing
 
 
-def _tagged_by_pod(
-    rows: Iterable[Mapping[str, Any]], pod_label: str
-) -> dict[str, dict[str, float]]:
-    """part -> pod -> value, from rows tagged with ``PART_LABEL``."""
-    out: dict[str, dict[str, float]] = {}
-    for row in rows:
-        labels = _labels(row)
-        part, pod = labels.get(promql.PART_LABEL), labels.get(pod_label)
-        value = _instant(row)
-        if part and pod and value is not None:
-            out.setdefault(part, {})[pod] = value
-    return out
-
-
 def _by_piece(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """Rows grouped by their ``PART_LABEL`` piece (untagged rows are dropped), so each
     reader walks only its own rows."""
@@ -1000,12 +987,12 @@ def _histogram(
 def _members(
     rows: Iterable[Mapping[str, Any]], pod_label: str, group_by: tuple[str, ...]
 ) -> dict[str, tuple[GroupLabels, ...]]:
-    """pod -> its groups, from the ``member`` rows of ``pod_gauges``."""
+    """pod -> its groups, from the ``member`` rows of ``pod_gauges`` (``_by_piece``)."""
     out: dict[str, list[GroupLabels]] = {}
     for row in rows:
         labels = _labels(row)
         pod = labels.get(pod_label)
-        if labels.get(promql.PART_LABEL) != promql.Piece.MEMBER or not pod:
+        if not pod:
             continue
         key = _group_key(labels, group_by)
         if key not in out.setdefault(pod, []):
