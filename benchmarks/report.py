@@ -48,6 +48,8 @@ class Results:
     first_frame: FirstFrame | None = None
     still: Steady | None = None
     busy: Steady | None = None
+    busy_gc_default: Steady | None = None
+    """``busy`` again under CPython's default collector settings (``STREAMDASH_GC=default``)."""
     idle: Steady | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -61,7 +63,7 @@ class Results:
             }
             for pods, s in self.side_by_side.items()
         }
-        for name in ("still", "busy", "idle"):
+        for name in ("still", "busy", "busy_gc_default", "idle"):
             run: Steady | None = getattr(self, name)
             if run is not None:
                 out[name].update(
@@ -401,6 +403,15 @@ def render(r: Results) -> tuple[str, list[str]]:
             f"<= {GOAL_CPU_PER_REFRESH_MS:g} ms",
             per is not None and per <= GOAL_CPU_PER_REFRESH_MS,
         )
+        g = r.busy_gc_default
+        if g is not None and (gper := g.cpu_per_refresh_ms) is not None and per:
+            one(
+                "TUI: CPU per refresh under CPython's default GC (`STREAMDASH_GC=default`)",
+                f"{gper:.0f} ms ({g.refreshes:.0f} refreshes in {g.seconds:.0f} s): "
+                f"the tuned collector is {gper / per:.2f}x cheaper",
+                "",
+                None,
+            )
         first, last = rss_thirds(b)
         one(
             "TUI: peak resident memory, first vs last third of the run (--refresh 1s)",

@@ -273,6 +273,16 @@ def _tui(
     busy = tui.steady(
         server, NAMESPACE, workdir, refresh="1s", seconds=seconds[0], queries_per_refresh=per
     )
+    busy_default = tui.steady(
+        server,
+        NAMESPACE,
+        workdir,
+        refresh="1s",
+        seconds=seconds[0],
+        queries_per_refresh=per,
+        env={"STREAMDASH_GC": "default"},
+        label="-gc-default",
+    )
     idle = tui.steady(
         server,
         NAMESPACE,
@@ -289,6 +299,7 @@ def _tui(
         "instant_per_refresh": per,
         "cpu_per_refresh_ms": busy.cpu_per_refresh_ms,
         "busy_refreshes": busy.refreshes,
+        "cpu_per_refresh_ms_gc_default": busy_default.cpu_per_refresh_ms,
         "idle_share": idle.cpu_share,
         "bytes_per_refresh": idle.bytes_per_refresh,
     }

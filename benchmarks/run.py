@@ -166,6 +166,18 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         f"tui: busy {results.busy.refreshes:.0f} refreshes, {results.busy.cpu_s:.2f} s CPU, "
         f"{results.busy.history_queries:g} history queries"
     )
+    log(f"tui: {args.cpu_seconds:.0f} s at --refresh 1s under CPython's default GC")
+    results.busy_gc_default = tui.steady(
+        server,
+        NAMESPACE,
+        workdir,
+        refresh="1s",
+        seconds=args.cpu_seconds,
+        queries_per_refresh=ff.instant_per_refresh,
+        env={"STREAMDASH_GC": "default"},
+        label="-gc-default",
+    )
+    log(f"tui: busy, default GC: {results.busy_gc_default.cpu_s:.2f} s CPU")
     log(f"tui: {args.idle_seconds:.0f} s at --refresh 5s (idle CPU, terminal bytes)")
     results.idle = tui.steady(
         server,

@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,25 +76,34 @@ class Tmux:
         self.run("kill-server")
 
 
-def dashboard_command(url: str, namespace: str, refresh: str, cwd: Path) -> str:
-    """Shell command for the pane: ``exec`` so the pane pid is streamdash itself."""
-    drop = "-u STREAMDASH_PROMETHEUS_URL -u PROMETHEUS_URL -u STREAMDASH_CONFIG"
+def dashboard_command(
+    url: str, namespace: str, refresh: str, cwd: Path, env: Mapping[str, str] | None = None
+) -> str:
+    """Shell command for the pane: ``exec`` so the pane pid is streamdash itself
+    (``env``: extra variables, e.g. ``STREAMDASH_GC=default``)."""
+    drop = "-u STREAMDASH_PROMETHEUS_URL -u PROMETHEUS_URL -u STREAMDASH_CONFIG -u STREAMDASH_GC"
+    extra = [f"{k}={v}" for k, v in (env or {}).items()] + ["TERM=xterm-256color"]
     args = [str(STREAMDASH), "--prometheus-url", url, "-n", namespace, "--refresh", refresh]
-    return f"cd {shlex.quote(str(cwd))} && exec env {drop} TERM=xterm-256color " + " ".join(
-        shlex.quote(a) for a in args
+    return f"cd {shlex.quote(str(cwd))} && exec env {drop} " + " ".join(
+        shlex.quote(a) for a in extra + args
     )
 
 
 @contextmanager
 def dashboard(
-    server: PrometheusServer, namespace: str, refresh: str, workdir: Path, name: str
+    server: PrometheusServer,
+    namespace: str,
+    refresh: str,
+    workdir: Path,
+    name: str,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Tmux, float, float]]:
     """Launch the dashboard; yield (tmux, seconds to first data frame, requests before launch)."""
     workdir.mkdir(parents=True, exist_ok=True)
     tmux = Tmux(workdir, name)
     before = server.requests_served()
     t0 = time.monotonic()
-    tmux.start(dashboard_command(server.url, namespace, refresh, workdir))
+    tmux.start(dashboard_command(server.url, namespace, refresh, workdir, env))
     try:
         first = None
         text = ""
@@ -249,17 +258,20 @@ def steady(
     warmup_s: float = 5.0,
     pipe: bool = False,
     sample_every_s: float = 2.0,
+    env: Mapping[str, str] | None = None,
+    label: str = "",
 ) -> Steady:
-    """Run the dashboard at ``refresh`` and measure CPU, refreshes, RSS (and bytes).
+    """Run the dashboard at ``refresh`` and measure CPU, refreshes, RSS (and bytes);
+    ``env`` adds variables to its environment, ``label`` tells its files apart.
 
     The warm-up lasts at least ``warmup_s`` and until the start-up's one-off work is
     over: the first chart history and the backfill of the hour before start (one range
     query per instant query of a refresh, then a snapshot built per step), which
     ``benchmarks.startup`` measures on its own; 3 s more for its builds."""
-    name = f"steady-{refresh}"
+    name = f"steady-{refresh}{label}"
     _, ranged0 = requests_by_kind(server)
     start_ranges = 1 + round(queries_per_refresh)
-    with dashboard(server, namespace, refresh, workdir, name) as (tmux, _, _):
+    with dashboard(server, namespace, refresh, workdir, name, env) as (tmux, _, _):
         pid = tmux.pid()
         if not _is_streamdash(pid):
             raise RuntimeError(f"pane pid {pid} is not streamdash")

@@ -145,8 +145,10 @@ def run_advise(
 
 def run_dashboard(settings: Settings) -> int:
     """Open the TUI on the configured sources."""
+    from streamdash import gcpolicy
     from streamdash.live import LiveRefresher
 
+    gcpolicy.tune()  # a long-running process that decodes every refresh's answers
     refresher = LiveRefresher(settings)
     refresher.start_early(settings.window_seconds)  # its queries overlap the TUI's import
     from streamdash.tui.app import run_tui

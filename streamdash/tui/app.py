@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from streamdash import format as fmt
+from streamdash import gcpolicy
 from streamdash.advise.model import Artifact
 from streamdash.core.snapshot import Finding, Snapshot
 from streamdash.refresh import EarlyFrames, Refresher
@@ -306,12 +307,15 @@ class StreamdashApp(TimeActions):
             self.failure = message.error
         else:
             self.failure = None
+            first = not self.session
             self.snapshot = message.snapshot
             self.note_snapshot(message.snapshot)
             self._bell_on_new_critical(message.snapshot)
             if message.description:
                 self.description = fmt.safe_label(message.description, 160)
             self.dashboard.show_snapshot(message.snapshot)
+            if first:  # start-up's objects: out of later full collections
+                self.call_after_refresh(gcpolicy.settle)
         self.show_verdict()
         self.update_status()
 

@@ -17,6 +17,7 @@ from textual import work
 from textual.app import App
 
 from streamdash import format as fmt
+from streamdash import gcpolicy
 from streamdash.core.snapshot import Snapshot
 from streamdash.core.timeline import (
     FindingsMark,
@@ -126,6 +127,7 @@ class TimeActions(App[int]):
 
     def _set_backfill(self, kept: KeptBackfill) -> None:
         self.backfill, self.backfill_marks = kept.snapshots, kept.marks
+        gcpolicy.settle()  # the hour before start is kept: out of later full collections
 
     # ----- timeline -------------------------------------------------------------------
     def timeline_frames(self) -> list[HasFindings]:
