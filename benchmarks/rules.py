@@ -194,19 +194,24 @@ def with_rules(
 def _refreshes(
     server: PrometheusServer, sources: dict[str, PrometheusSource], runs: int, window: int
 ) -> dict[str, dict[str, list[float]]]:
-    """``runs`` refreshes per source, alternating: wall, Prometheus CPU, requests, errors."""
+    """``runs`` refreshes per source, alternating: wall, client CPU (this process),
+    Prometheus CPU, requests, errors, and whether the source reused the last refresh's
+    rows (its answers equal but for their timestamps: ``sources.unchanged``)."""
     out: dict[str, dict[str, list[float]]] = {name: {} for name in sources}
     for _ in range(runs):
         for name, source in sources.items():
             cpu0 = metric(server, "process_cpu_seconds_total")
             req0 = server.requests_served()
-            t0 = time.monotonic()
+            reused0 = source.reused_refreshes
+            t0, c0 = time.monotonic(), time.process_time()
             raw = source.fetch(window, with_history=False)
-            wall = time.monotonic() - t0
+            wall, client = time.monotonic() - t0, time.process_time() - c0
             cpu1 = metric(server, "process_cpu_seconds_total")
             req1 = server.requests_served()
             row = out[name]
             row.setdefault("wall_s", []).append(round(wall, 3))
+            row.setdefault("client_cpu_s", []).append(round(client, 3))
+            row.setdefault("reused", []).append(source.reused_refreshes - reused0)
             row.setdefault("prometheus_cpu_s", []).append(round(cpu1 - cpu0, 3))
             row.setdefault("requests", []).append(req1 - req0)
             row.setdefault("errors", []).append(len(raw.errors))

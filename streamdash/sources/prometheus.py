@@ -52,7 +52,7 @@ from streamdash.core.raw import (
 )
 from streamdash.redact import one_line, redact_url, split_userinfo
 from streamdash.settings import Settings
-from streamdash.sources import fds, http, kube, promql, recorded
+from streamdash.sources import fds, http, kube, promql, recorded, unchanged
 from streamdash.sources import labels as conventions
 
 SOURCE = "prometheus"
@@ -78,6 +78,10 @@ class _Answer:
     warnings: tuple[str, ...] = ()
     skew: float | None = None
     """Server clock minus ours from the ``Date`` header (±0.5 s), when there was one."""
+    digest: bytes | None = None
+    """A refresh's instant answer without its timestamps (``unchanged.digest``)."""
+    body: bytes | None = None
+    """Not decoded yet: the body equals the last assembled refresh's (same digest)."""
 
 
 def _one_line(text: str, limit: int = _MAX_DETAIL) -> str:
@@ -313,6 +317,10 @@ class PrometheusSource:
         """Why the last ``fetch_pod_history`` returned None (None when it succeeded)."""
         self._charts: _ChartCache | None = None
         """The last chart history answered, to ask only for the steps after it."""
+        self._last: _LastRefresh | None = None
+        """The last assembled refresh, reused while its answers stay the same."""
+        self.reused_refreshes = 0
+        """Refreshes answered exactly as the last (their answers were not decoded again)."""
 
     def __repr__(self) -> str:
         return f"PrometheusSource(url={self.source_url!r})"
@@ -324,7 +332,11 @@ class PrometheusSource:
             text = text.replace(secret, "***")
         return text
 
-    def _request(self, path: str, params: Mapping[str, str]) -> _Answer:
+    def _request(
+        self, path: str, params: Mapping[str, str], same_at: float | None = None
+    ) -> _Answer:
+        """One API request; with ``same_at`` (a refresh's instant query asked at that
+        time) an answer equal to the last assembled refresh's is not decoded."""
         try:
             answer = self._http.request(
                 "POST",
@@ -340,7 +352,23 @@ class PrometheusSource:
             skew = answer.server_date + 0.5 - answer.local_mid
         if answer.status != 200:
             return _Answer(error=_describe_http(answer, self._secrets), skew=skew)
-        return dataclasses.replace(_parse_body(answer.body, self._secrets), skew=skew)
+        digest = None
+        if same_at is not None:
+            digest = unchanged.digest(answer.body, same_at)
+            last = self._last
+            query = params.get("query", "")
+            if digest is not None and last is not None and last.by_text.get(query) == digest:
+                return _Answer(skew=skew, digest=digest, body=answer.body)
+        return dataclasses.replace(
+            _parse_body(answer.body, self._secrets), skew=skew, digest=digest
+        )
+
+    def _decoded(self, answer: _Answer) -> _Answer:
+        """``answer`` with its rows (decoding a body ``_request`` kept undecoded)."""
+        if answer.body is None:
+            return answer
+        parsed = _parse_body(answer.body, self._secrets)
+        return dataclasses.replace(parsed, skew=answer.skew, digest=answer.digest)
 
     def api_data(
         self, path: str, params: Mapping[str, str] | None = None
@@ -372,8 +400,10 @@ class PrometheusSource:
         answer = self._query(promql_text, at)
         return answer.result, (self._scrub(answer.error) if answer.error else None)
 
-    def _query(self, promql_text: str, at: float) -> _Answer:
-        return self._request("/api/v1/query", {"query": promql_text, "time": f"{at:.3f}"})
+    def _query(self, promql_text: str, at: float, *, refresh: bool = False) -> _Answer:
+        """An instant query (``refresh``: one of a refresh's, see ``_request``)."""
+        params = {"query": promql_text, "time": f"{at:.3f}"}
+        return self._request("/api/v1/query", params, at if refresh else None)
 
     def _query_range(self, promql_text: str, start: float, end: float, step: int) -> _Answer:
         params = {
@@ -611,18 +641,45 @@ class PrometheusSource:
                     self._query_range, text, end - history_s, end, step
                 )
             else:
-                futures[name] = self._pool.submit(self._query, text, at)
+                futures[name] = self._pool.submit(self._query, text, at, refresh=True)
         if on_partial is not None:
             self._partial(at, window_seconds, queries, futures, step, on_partial)
         answers = {name: f.result() for name, f in futures.items()}
+        skews = sorted(x.skew for x in answers.values() if x.skew is not None)
+        skew = skews[len(skews) // 2] if skews else None
+        key = (window_seconds, tuple(queries.items()))
+        last = self._last
+        if (
+            probe is None
+            and last is not None
+            and last.key == key
+            and last.digests == {name: a.digest for name, a in answers.items()}
+        ):
+            self.reused_refreshes += 1
+            return dataclasses.replace(last.raw, taken_at=at), skew
+        answers = {name: self._decoded(a) for name, a in answers.items()}
         self._check_recorded(window_seconds, queries, answers)
         if probe is not None:  # sent before the others, so this refresh reads the series
             queries = {PROBE: probe[0], **queries}
             answers = {PROBE: probe[1], **answers}
-        skews = sorted(x.skew for x in answers.values() if x.skew is not None)
-        skew = skews[len(skews) // 2] if skews else None
         raw = self._assemble(at, window_seconds, queries, answers, step, sent=len(answers))
+        self._remember(key, answers, raw, probe is None)
         return raw, skew
+
+    def _remember(
+        self,
+        key: tuple[int, tuple[tuple[str, str], ...]],
+        answers: Mapping[str, _Answer],
+        raw: RawAnswers,
+        plain: bool,
+    ) -> None:
+        """Keep ``raw`` for reuse when every answer of the refresh has a digest (no
+        errors, no range query) and it sent nothing but its own queries (``plain``)."""
+        digests = {name: a.digest for name, a in answers.items()}
+        whole = all(a.digest is not None and a.error is None for a in answers.values())
+        texts = dict(key[1])
+        by_text = {texts[name]: d for name, d in digests.items() if name in texts}
+        self._last = _LastRefresh(key, digests, by_text, raw) if plain and whole else None
 
     def _partial(
         self,
@@ -643,7 +700,7 @@ class PrometheusSource:
         if not waiting:
             return
         answered = {
-            name: f.result()
+            name: self._decoded(f.result())
             for name, f in futures.items()
             if name != "history" and name not in waiting and f.done()
         }
@@ -890,6 +947,17 @@ class PrometheusSource:
         self._http.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+
+@dataclass(frozen=True)
+class _LastRefresh:
+    key: tuple[int, tuple[tuple[str, str], ...]]
+    """(window, the queries sent) of the refresh."""
+    digests: dict[str, bytes | None]
+    """query name -> its answer's ``unchanged.digest``."""
+    by_text: dict[str, bytes | None]
+    """The same digests by PromQL text (what ``_request`` sees)."""
+    raw: RawAnswers
 
 
 @dataclass(frozen=True)

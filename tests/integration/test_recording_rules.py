@@ -22,6 +22,7 @@ import pytest
 
 from streamdash.core.build import build_snapshot
 from streamdash.core.carry import carry_forward
+from streamdash.core.raw import RawAnswers
 from streamdash.core.snapshot import Snapshot
 from streamdash.presets import load_preset
 from streamdash.settings import PrometheusSettings, Settings
@@ -182,5 +183,53 @@ def test_another_scope_finds_no_rules_of_its_own_and_asks_live(prom: PrometheusS
         assert source.recorded_parts(300) == frozenset()
         assert not any(recorded.is_recorded(q) for q in raw.queries.values())
         assert raw.histograms["ttft"].pods  # the calm fleet, asked live
+    finally:
+        source.close()
+
+
+def _reference(prom: PrometheusServer, at: float, recorded: bool) -> RawAnswers:
+    """What a new source assembles at ``at`` (after its probe): nothing to reuse."""
+    source = PrometheusSource(_settings(prom.url), recorded=recorded)
+    try:
+        if recorded:
+            source.fetch(300, with_history=False, now=at)  # the probe
+        raw = source.fetch(300, with_history=False, now=at)
+        assert source.reused_refreshes == 0
+        return raw
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("recorded_series", [True, False], ids=["recorded", "live"])
+def test_a_refresh_of_the_same_answers_reuses_the_last_and_equals_a_fresh_one(
+    prom: PrometheusServer, recorded_series: bool
+) -> None:
+    """Recorded series between two rule evaluations answer exactly as the last refresh
+    but for their timestamps: the refresh is the last one's rows, not decoded again.
+    Live answers change (rates move with the instant; per-pod rows come back in another
+    order each time) and are decoded. Reused or not, every refresh equals what a fresh
+    source assembles at the same instant."""
+    source = PrometheusSource(_settings(prom.url), recorded=recorded_series)
+    try:
+        at = max(_evaluated_at(prom, rule) for rule in source.recording_rules(300))
+        if recorded_series:
+            source.fetch(300, with_history=False, now=at)  # the probe: never reused
+        first = source.fetch(300, with_history=False, now=at)
+        assert source.reused_refreshes == 0 and first.errors == ()
+        # recorded series exist only from the rules' first evaluation (Prometheus's
+        # start) on; the live queries can go back over the data
+        instants = (at, at + 0.4, at + 0.2) if recorded_series else (at, at - 60, at - 59.7, at)
+        previous = first
+        for t in instants:
+            before, requests = source.reused_refreshes, prom.requests_served()
+            got = source.fetch(300, with_history=False, now=t)
+            assert prom.requests_served() - requests == got.query_count  # always asked
+            assert got.taken_at == t and got.errors == ()
+            assert got == _reference(prom, t, recorded_series), t
+            if source.reused_refreshes > before:
+                assert replace(got, taken_at=previous.taken_at) == previous
+            previous = got
+        if recorded_series:
+            assert source.reused_refreshes == len(instants)
     finally:
         source.close()
