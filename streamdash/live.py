@@ -19,7 +19,7 @@ from streamdash.core.build import build_snapshot
 from streamdash.core.carry import LB_PART, Carried, carry_forward, carry_lb
 from streamdash.core.history import append_point
 from streamdash.core.raw import HistoryRaw, RawAnswers, SourceError
-from streamdash.core.snapshot import Snapshot
+from streamdash.core.snapshot import Snapshot, StalePart
 from streamdash.export.json import iso
 from streamdash.floors import window_note
 from streamdash.redact import redact_url, scrub
@@ -84,6 +84,10 @@ class LiveRefresher:
         """Prometheus's last chart history and the (window, step) it was fetched for."""
         self._own_history: HistoryRaw | None = None
         """History recorded from our own snapshots when the source keeps none."""
+        self._last_build: tuple[RawAnswers, tuple[StalePart, ...], Snapshot] | None = None
+        """The last snapshot built, and what from (its raw answers' time left out)."""
+        self.reused_builds = 0
+        """Refreshes whose snapshot was the last one's (same answers, same stale parts)."""
         self._early: tuple[int, Future[Snapshot]] | None = None
         """A first refresh started before the TUI was imported (``start_early``)."""
         self._partial_lock = threading.Lock()
@@ -355,7 +359,7 @@ class LiveRefresher:
         if lb_good_at is not None:
             good_at[LB_PART] = lb_good_at
         self._carried = Carried(carried.raw, carried.stale + lb_stale, good_at)
-        snapshot = build_snapshot(self._carried.raw, self.settings, self._carried.stale)
+        snapshot = self._build(self._carried.raw, self._carried.stale)
         if self.live_kind != "prometheus" and self.with_history:  # scrape keeps no history
             self._own_history = append_point(
                 self._own_history,
@@ -364,6 +368,19 @@ class LiveRefresher:
                 self.settings.refresh_seconds,
             )
             snapshot = dataclasses.replace(snapshot, history=self._own_history)
+        return snapshot
+
+    def _build(self, raw: RawAnswers, stale: tuple[StalePart, ...]) -> Snapshot:
+        """``build_snapshot``, which is pure and reads the time only to stamp the
+        Snapshot: answers equal to the last refresh's but for their time (recorded
+        series between two rule evaluations) give the last snapshot, restamped."""
+        timeless = dataclasses.replace(raw, taken_at=0.0)
+        last = self._last_build
+        if last is not None and last[1] == stale and last[0] == timeless:
+            self.reused_builds += 1
+            return dataclasses.replace(last[2], taken_at=raw.taken_at)
+        snapshot = build_snapshot(raw, self.settings, stale)
+        self._last_build = (timeless, stale, snapshot)
         return snapshot
 
     def pod_history(self, pod: str, window_seconds: int) -> HistoryRaw | None:

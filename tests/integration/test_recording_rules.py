@@ -233,3 +233,27 @@ def test_a_refresh_of_the_same_answers_reuses_the_last_and_equals_a_fresh_one(
             assert source.reused_refreshes == len(instants)
     finally:
         source.close()
+
+
+def test_the_live_refresher_restamps_the_last_snapshot_for_the_same_answers(
+    prom: PrometheusServer,
+) -> None:
+    """``build_snapshot`` is pure: the same answers and stale parts give the last
+    snapshot with the new time, equal to building it again."""
+    from streamdash.live import LiveRefresher
+
+    settings = _settings(prom.url)
+    refresher = LiveRefresher(settings, with_history=False)
+    try:
+        snaps = [refresher.refresh(300) for _ in range(4)]  # the first one probes
+        assert refresher.reused_builds >= 1
+        assert refresher.prometheus is not None
+        assert refresher.prometheus.reused_refreshes >= refresher.reused_builds
+        last = snaps[-1]
+        assert last.taken_at > snaps[0].taken_at and last.pods
+        carried = refresher._carried
+        assert carried is not None
+        rebuilt = build_snapshot(carried.raw, settings, carried.stale)
+        assert rebuilt == last
+    finally:
+        refresher.close()
