@@ -51,6 +51,8 @@ class Results:
     busy_gc_default: Steady | None = None
     """``busy`` again under CPython's default collector settings (``STREAMDASH_GC=default``)."""
     idle: Steady | None = None
+    floor: dict[str, float] | None = None
+    """``benchmarks.floor``: a trivial Textual app's idle CPU and first frame."""
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -356,6 +358,13 @@ def render(r: Results) -> tuple[str, list[str]]:
             f"<= {GOAL_FIRST_FRAME_S:g} s",
             ff.median <= GOAL_FIRST_FRAME_S,
         )
+        if r.floor is not None:
+            one(
+                "floor: a trivial Textual app, launch to its first frame",
+                f"{r.floor['first_frame_s']:.2f} s",
+                "",
+                None,
+            )
         ls = ff.latency_seconds
         one(
             "TUI: launch to the latency numbers, median",
@@ -422,6 +431,13 @@ def render(r: Results) -> tuple[str, list[str]]:
         )
     if r.idle is not None:
         i = r.idle
+        if r.floor is not None:
+            one(
+                "floor: a trivial Textual app updated every 5 s, CPU",
+                f"{r.floor['cpu_share']:.2%} of a core",
+                "",
+                None,
+            )
         one(
             "TUI: idle CPU (--refresh 5s)",
             f"{i.cpu_share:.1%} of a core ({i.cpu_s:.2f} s CPU in {i.seconds:.0f} s, "

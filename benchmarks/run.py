@@ -26,7 +26,7 @@ from typing import Any
 if __package__ in (None, ""):  # ``python benchmarks/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import headless, rules, tui
+from benchmarks import floor, headless, rules, tui
 from benchmarks.fleets import NAMESPACE, WORK, build_for, ensure_fleet, serve
 from benchmarks.queries import history_parts, query_costs
 from benchmarks.report import Results, render
@@ -134,6 +134,9 @@ def run(args: argparse.Namespace) -> Results:
 
 
 def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace) -> None:
+    log("tui: the floor (a trivial Textual app)")
+    results.floor = floor.measure(args.still_seconds)
+    log(f"tui: floor {results.floor}")
     log("tui: first frame")
     ff = tui.first_frame(server, NAMESPACE, workdir, runs=args.first_frame_runs)
     results.first_frame = ff
