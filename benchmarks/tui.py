@@ -14,9 +14,11 @@ the end; every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import time
@@ -73,7 +75,34 @@ class Tmux:
         self.run("pipe-pane", "-t", self.session, "-o", f"cat >> {shlex.quote(str(path))}")
 
     def kill(self) -> None:
+        """End the server, then make sure the pane's process has ended too (bounded:
+        a process left behind would poll Prometheus through every later measurement)."""
+        try:
+            pid: int | None = self.pid()
+        except RuntimeError:
+            pid = None
         self.run("kill-server")
+        if pid is None:
+            return
+        deadline = time.monotonic() + KILL_WAIT_S
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+KILL_WAIT_S = 6.0
+"""The dashboard's own exit deadline after a hangup (3 s) and some."""
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def dashboard_command(

@@ -127,3 +127,51 @@ def test_tui_draws_in_a_latin1_locale(pane: Path) -> None:
     tmux("send-keys", "-t", PANE, "q")
     _wait(lambda: pane.exists() and pane.read_text().strip() != "", "the exit code")
     assert pane.read_text().strip() == "0"
+
+
+HANGUPS = (1.5, 2.0, 2.2, 2.5, 3.0)
+"""Seconds after launch at which the terminal goes away: start-up is when the demo's
+first frames fill Textual's output queue (before the fix 2 of 5 such hangups left the
+dashboard running for ever, still polling its source)."""
+
+
+def test_a_terminal_that_goes_away_ends_the_dashboard(tmp_path: Path) -> None:
+    """The tmux server killed (as when an SSH session drops): every dashboard ends
+    within the exit deadline, whenever during start-up it happened."""
+    from streamdash.tui.signals import EXIT_GRACE_S
+
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (./scripts/test installs it)")
+    exe = Path(sys.executable).with_name("streamdash")
+    survivors = []
+    for n, delay in enumerate(HANGUPS):
+        socket = f"{SOCKET}-hup{n}"
+        cmd = f"cd {shlex.quote(str(tmp_path))} && exec env TERM=xterm-256color "
+        cmd += f"{shlex.quote(str(exe))} demo --refresh 1s"
+
+        def run(*args: str, s: str = socket) -> str:
+            argv = ["tmux", "-L", s, "-f", "/dev/null", *args]
+            return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+
+        run("new-session", "-d", "-x", "160", "-y", "50", cmd)
+        try:
+            time.sleep(delay)
+            pid = int(run("display", "-p", "#{pane_pid}").strip())
+        finally:
+            run("kill-server")
+        deadline = time.monotonic() + EXIT_GRACE_S + LOOSE_S + 2.0
+        while time.monotonic() < deadline and _running(pid):
+            time.sleep(0.1)
+        if _running(pid):
+            survivors.append((delay, pid))
+            os.kill(pid, signal.SIGKILL)
+    assert survivors == [], f"still running after the terminal went away: {survivors}"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child of the killed tmux may wait to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
