@@ -296,6 +296,7 @@ def _tui(
         seconds=seconds[1],
         queries_per_refresh=per,
         pipe=True,
+        settle_share=0.25,
     )
     log(f"rules tui: {busy.cpu_per_refresh_ms} ms per refresh; idle {idle.cpu_share:.3f}")
     return {

@@ -154,6 +154,7 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         seconds=args.still_seconds,
         queries_per_refresh=ff.instant_per_refresh,
         pipe=True,
+        settle_share=0.05,
     )
     log(f"tui: still {results.still.cpu_s:.2f} s CPU, {results.still.terminal_bytes} bytes")
     log(f"tui: {args.cpu_seconds:.0f} s at --refresh 1s (CPU per refresh, RSS)")
@@ -190,6 +191,7 @@ def _tui(server: Any, workdir: Path, results: Results, args: argparse.Namespace)
         seconds=args.idle_seconds,
         queries_per_refresh=ff.instant_per_refresh,
         pipe=True,
+        settle_share=0.25,
     )
     log(f"tui: idle {results.idle.cpu_s:.2f} s CPU, {results.idle.terminal_bytes} bytes")
 

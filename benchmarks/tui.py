@@ -152,6 +152,21 @@ def dashboard(
         tmux.kill()
 
 
+SETTLE_WINDOW_S = 3.0
+SETTLE_BOUND_S = 60.0
+
+
+def _settle(pid: int, share: float) -> None:
+    """Wait until ``pid`` used under ``share`` of a core over ``SETTLE_WINDOW_S``
+    (at most ``SETTLE_BOUND_S``; then the run measures anyway)."""
+    deadline = time.monotonic() + SETTLE_BOUND_S
+    while time.monotonic() < deadline:
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(SETTLE_WINDOW_S)
+        if (cpu_seconds(pid) - c0) / (time.monotonic() - t0) < share:
+            return
+
+
 STARTUP_BOUND_S = 120.0
 """Longest a steady run waits for the start-up's range queries (then measures anyway)."""
 
@@ -289,9 +304,13 @@ def steady(
     sample_every_s: float = 2.0,
     env: Mapping[str, str] | None = None,
     label: str = "",
+    settle_share: float | None = None,
 ) -> Steady:
     """Run the dashboard at ``refresh`` and measure CPU, refreshes, RSS (and bytes);
-    ``env`` adds variables to its environment, ``label`` tells its files apart.
+    ``env`` adds variables to its environment, ``label`` tells its files apart;
+    ``settle_share``: also wait (bounded) until the process uses less than that share of
+    a core over a few seconds, so the backfill's snapshot builds are over (for runs
+    whose own cost is below it: no refresh, or a 5 s refresh).
 
     The warm-up lasts at least ``warmup_s`` and until the start-up's one-off work is
     over: the first chart history and the backfill of the hour before start (one range
@@ -312,6 +331,8 @@ def steady(
         ):
             time.sleep(0.5)
         time.sleep(3.0)
+        if settle_share is not None:
+            _settle(pid, settle_share)
         out = workdir / f"{name}.bytes"
         out.unlink(missing_ok=True)
         if pipe:
