@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.headless import STREAMDASH
+from tests.support.process import running
 from tests.support.prom import PrometheusServer
 
 WIDTH, HEIGHT = 160, 50
@@ -85,24 +86,15 @@ class Tmux:
         if pid is None:
             return
         deadline = time.monotonic() + KILL_WAIT_S
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and running(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if running(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
 
 KILL_WAIT_S = 6.0
 """The dashboard's own exit deadline after a hangup (3 s) and some."""
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def dashboard_command(

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.faultproxy import FaultProxy, fault_proxy
+from tests.support.process import running
+from tests.support.tmux import Tmux
 
 pytestmark = [pytest.mark.integration, pytest.mark.tmux]
 
@@ -144,34 +146,20 @@ def test_a_terminal_that_goes_away_ends_the_dashboard(tmp_path: Path) -> None:
         pytest.fail("tmux is not installed (./scripts/test installs it)")
     exe = Path(sys.executable).with_name("streamdash")
     survivors = []
+    cmd = f"cd {shlex.quote(str(tmp_path))} && exec env TERM=xterm-256color "
+    cmd += f"{shlex.quote(str(exe))} demo --refresh 1s"
     for n, delay in enumerate(HANGUPS):
-        socket = f"{SOCKET}-hup{n}"
-        cmd = f"cd {shlex.quote(str(tmp_path))} && exec env TERM=xterm-256color "
-        cmd += f"{shlex.quote(str(exe))} demo --refresh 1s"
-
-        def run(*args: str, s: str = socket) -> str:
-            argv = ["tmux", "-L", s, "-f", "/dev/null", *args]
-            return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
-
-        run("new-session", "-d", "-x", "160", "-y", "50", cmd)
+        pane = Tmux(f"{SOCKET}-hup{n}")
+        pane.run("new-session", "-d", "-s", pane.session, "-x", "160", "-y", "50", cmd)
         try:
             time.sleep(delay)
-            pid = int(run("display", "-p", "#{pane_pid}").strip())
+            pid = int(pane.run("display", "-p", "#{pane_pid}").strip())
         finally:
-            run("kill-server")
+            pane.run("kill-server")
         deadline = time.monotonic() + EXIT_GRACE_S + LOOSE_S + 2.0
-        while time.monotonic() < deadline and _running(pid):
+        while time.monotonic() < deadline and running(pid):
             time.sleep(0.1)
-        if _running(pid):
+        if running(pid):
             survivors.append((delay, pid))
             os.kill(pid, signal.SIGKILL)
     assert survivors == [], f"still running after the terminal went away: {survivors}"
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an exited child of the killed tmux may wait to be reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")

@@ -4,6 +4,7 @@
 and polls a readiness URL until it answers HTTP 200; when the process exits first or
 the deadline passes, it stops the process and raises the caller's error type with the
 log's tail. ``stop`` ends a process (SIGTERM, SIGKILL after 10 s), safe on None.
+``running`` tells whether a pid still runs (a zombie does not).
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def running(pid: int) -> bool:
+    """``pid`` is alive and not a zombie (a process whose parent died may wait to be
+    reaped by a PID 1 that never reaps)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def tail(path: Path, lines: int = 30) -> str:
