@@ -37,10 +37,10 @@ def policy_from(env: Mapping[str, str]) -> GcPolicy:
     return "default" if env.get(ENV, "").strip().lower() == "default" else "tuned"
 
 
-def tune(policy: GcPolicy | None = None) -> GcPolicy:
-    """Apply ``policy`` (from the environment when None) to this process; return it."""
+def tune() -> GcPolicy:
+    """Apply the environment's policy (``policy_from``) to this process; return it."""
     global _applied
-    chosen = policy_from(os.environ) if policy is None else policy
+    chosen = policy_from(os.environ)
     if chosen == "tuned":
         gc.set_threshold(*THRESHOLDS)
     _applied = chosen

@@ -357,7 +357,7 @@ class PrometheusSource:
             digest = unchanged.digest(answer.body, same_at)
             last = self._last
             query = params.get("query", "")
-            if digest is not None and last is not None and last.by_text.get(query) == digest:
+            if digest is not None and last is not None and last.digests.get(query) == digest:
                 return _Answer(skew=skew, digest=digest, body=answer.body)
         return dataclasses.replace(
             _parse_body(answer.body, self._secrets), skew=skew, digest=digest
@@ -653,7 +653,7 @@ class PrometheusSource:
             probe is None
             and last is not None
             and last.key == key
-            and last.digests == {name: a.digest for name, a in answers.items()}
+            and last.digests == {queries[name]: a.digest for name, a in answers.items()}
         ):
             self.reused_refreshes += 1
             return dataclasses.replace(last.raw, taken_at=at), skew
@@ -675,11 +675,13 @@ class PrometheusSource:
     ) -> None:
         """Keep ``raw`` for reuse when every answer of the refresh has a digest (no
         errors, no range query) and it sent nothing but its own queries (``plain``)."""
-        digests = {name: a.digest for name, a in answers.items()}
         whole = all(a.digest is not None and a.error is None for a in answers.values())
+        if not (plain and whole):
+            self._last = None
+            return
         texts = dict(key[1])
-        by_text = {texts[name]: d for name, d in digests.items() if name in texts}
-        self._last = _LastRefresh(key, digests, by_text, raw) if plain and whole else None
+        digests = {texts[name]: a.digest for name, a in answers.items()}
+        self._last = _LastRefresh(key, digests, raw)
 
     def _partial(
         self,
@@ -954,9 +956,7 @@ class _LastRefresh:
     key: tuple[int, tuple[tuple[str, str], ...]]
     """(window, the queries sent) of the refresh."""
     digests: dict[str, bytes | None]
-    """query name -> its answer's ``unchanged.digest``."""
-    by_text: dict[str, bytes | None]
-    """The same digests by PromQL text (what ``_request`` sees)."""
+    """PromQL text -> its answer's ``unchanged.digest`` (``_request`` sees the text)."""
     raw: RawAnswers
 
 
